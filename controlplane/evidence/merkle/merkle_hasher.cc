@@ -1,0 +1,136 @@
+#include "controlplane/evidence/merkle/merkle_hasher.h"
+
+#include <openssl/evp.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace xborder::evidence {
+namespace {
+
+constexpr uint8_t kLeafPrefix = 0x00;
+constexpr uint8_t kNodePrefix = 0x01;
+
+EVP_MD* fetchMd(HashAlg alg) {
+  return EVP_MD_fetch(nullptr, alg == HashAlg::kSm3 ? "SM3" : "SHA2-256", nullptr);
+}
+
+}  // namespace
+
+std::string_view hashAlgName(HashAlg alg) { return alg == HashAlg::kSm3 ? "sm3" : "sha256"; }
+
+std::optional<HashAlg> parseHashAlg(std::string_view name) {
+  if (name == "sha256") return HashAlg::kSha256;
+  if (name == "sm3") return HashAlg::kSm3;
+  return std::nullopt;
+}
+
+Hasher::Hasher(HashAlg alg, EVP_MD* md)
+    : alg_(alg), md_(md, EVP_MD_free), ctx_(EVP_MD_CTX_new()) {
+  if (md == nullptr || ctx_ == nullptr) {
+    std::fprintf(stderr, "xborder evidence: OpenSSL has no %s digest\n",
+                 std::string(hashAlgName(alg)).c_str());
+    std::abort();
+  }
+}
+
+Hasher::Hasher(HashAlg alg) : Hasher(alg, fetchMd(alg)) {}
+
+absl::StatusOr<Hasher> Hasher::create(HashAlg alg) {
+  EVP_MD* md = fetchMd(alg);
+  if (md == nullptr) {
+    return absl::UnavailableError("OpenSSL provides no digest for " + std::string(hashAlgName(alg)));
+  }
+  return Hasher(alg, md);
+}
+
+Hasher::Hasher(const Hasher& other) : alg_(other.alg_), md_(other.md_), ctx_(EVP_MD_CTX_new()) {
+  if (ctx_ == nullptr) std::abort();
+}
+
+Hasher& Hasher::operator=(const Hasher& other) {
+  if (this != &other) {
+    alg_ = other.alg_;
+    md_ = other.md_;
+  }
+  return *this;
+}
+
+Hasher::Hasher(Hasher&& other) noexcept
+    : alg_(other.alg_), md_(std::move(other.md_)), ctx_(other.ctx_) {
+  other.ctx_ = nullptr;
+}
+
+Hasher& Hasher::operator=(Hasher&& other) noexcept {
+  if (this != &other) {
+    EVP_MD_CTX_free(ctx_);
+    alg_ = other.alg_;
+    md_ = std::move(other.md_);
+    ctx_ = other.ctx_;
+    other.ctx_ = nullptr;
+  }
+  return *this;
+}
+
+Hasher::~Hasher() { EVP_MD_CTX_free(ctx_); }
+
+Hash Hasher::hashParts(std::initializer_list<std::span<const uint8_t>> parts) const {
+  Hash out{};
+  unsigned int len = 0;
+  // A failure here means OpenSSL itself is broken (the digest was fetched at construction).
+  if (EVP_DigestInit_ex2(ctx_, md_.get(), nullptr) != 1) std::abort();
+  for (const auto& p : parts) {
+    if (!p.empty() && EVP_DigestUpdate(ctx_, p.data(), p.size()) != 1) std::abort();
+  }
+  if (EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != kHashSize) std::abort();
+  return out;
+}
+
+Hash Hasher::leafHash(std::span<const uint8_t> data) const {
+  const uint8_t prefix = kLeafPrefix;
+  return hashParts({std::span<const uint8_t>(&prefix, 1), data});
+}
+
+Hash Hasher::leafHash(std::string_view data) const {
+  return leafHash(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size()));
+}
+
+Hash Hasher::nodeHash(const Hash& left, const Hash& right) const {
+  const uint8_t prefix = kNodePrefix;
+  return hashParts({std::span<const uint8_t>(&prefix, 1), std::span<const uint8_t>(left),
+                    std::span<const uint8_t>(right)});
+}
+
+Hash Hasher::nodeHash(std::string_view left, std::string_view right) const {
+  const uint8_t prefix = kNodePrefix;
+  return hashParts({std::span<const uint8_t>(&prefix, 1),
+                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(left.data()), left.size()),
+                    std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(right.data()), right.size())});
+}
+
+Hash Hasher::emptyRoot() const { return hashParts({}); }
+
+Hash Hasher::digest(std::string_view data) const {
+  return hashParts({std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(data.data()), data.size())});
+}
+
+std::string toHex(std::span<const uint8_t> bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (uint8_t b : bytes) {
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 0xf]);
+  }
+  return out;
+}
+
+std::optional<Hash> hashFromBytes(std::string_view bytes) {
+  if (bytes.size() != kHashSize) return std::nullopt;
+  Hash h;
+  std::memcpy(h.data(), bytes.data(), kHashSize);
+  return h;
+}
+
+}  // namespace xborder::evidence
