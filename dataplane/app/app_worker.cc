@@ -1,0 +1,350 @@
+// The worker loop: rx burst (or dequeue from hand-off rings) -> Engine::processBurst ->
+// tx burst to the peer port. Hot path: no allocation, no lock, no syscall, no
+// exception; every buffer below is sized once before the loop starts.
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_ring.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "dataplane/app/app_flow_hash.h"
+#include "dataplane/app/app_runtime.h"
+
+namespace xborder::dp::app {
+namespace {
+
+// Bytes of a chained mbuf the Engine sees (a jumbo/TSO frame from a capture); the
+// rest is beyond any header the Engine decodes and still forwarded whole.
+constexpr uint32_t kScratchBytes = 16384;
+
+class Worker {
+ public:
+  Worker(Runtime& rt, unsigned me)
+      : rt_(rt),
+        me_(me),
+        w_(rt.nworkers),
+        burst_(rt.cfg.burst_size),
+        engine_(*rt.engines[me]),
+        log_(*rt.flow_logs[me]),
+        st_(*rt.stats[me]) {
+    for (const PortInfo& p : rt.ports) {
+      if (!p.handoff) {
+        rx_.push_back({p.id, static_cast<uint16_t>(p.nb_rxq > 1 ? me : 0), false});
+        if (p.nb_rxq == 1 && p.rx_owner != me) {
+          rx_.pop_back();  // single-queue port without hand-off: only one worker (w_ == 1)
+        }
+      } else if (p.rx_owner == me) {
+        rx_.push_back({p.id, 0, true});
+      }
+    }
+    rxbuf_.resize(burst_);
+    local_.resize(burst_);
+    pkts_.resize(burst_);
+    verdicts_.resize(burst_);
+    freebuf_.resize(burst_);
+    scratch_.reset(new uint8_t[static_cast<size_t>(burst_) * kScratchBytes]);
+    to_worker_.assign(w_, std::vector<rte_mbuf*>(burst_));
+    to_worker_n_.assign(w_, 0);
+    tx_cap_ = static_cast<uint16_t>(2 * burst_);
+    tx_.assign(rt.ports.size(), std::vector<rte_mbuf*>(tx_cap_));
+    tx_n_.assign(rt.ports.size(), 0);
+    for (const PortInfo& p : rt.ports) {
+      TxRoute r;
+      if (p.nb_txq == w_ && w_ > 1) {
+        r = {true, static_cast<uint16_t>(me), 0};
+      } else if (p.tx_owner == me || w_ == 1) {
+        r = {true, 0, 0};
+      } else {
+        r = {false, 0, p.tx_owner};
+      }
+      route_.push_back(r);
+    }
+  }
+
+  int run() {
+    int acked = kRun;
+    for (;;) {
+      const uint64_t tsc = rte_rdtsc();
+      const uint64_t now_ns = rt_.clock.ns(tsc);  // one timestamp per loop, shared by the burst
+      const int phase = rt_.phase.load(std::memory_order_acquire);
+      bool busy = false;
+
+      if (phase == kRun) {
+        for (const RxQueue& q : rx_) {
+          const uint16_t n = rte_eth_rx_burst(q.port, q.queue, rxbuf_.data(), burst_);
+          if (n == 0) {
+            continue;
+          }
+          busy = true;
+          countRx(q.port, rxbuf_.data(), n);
+          st_.w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
+          if (q.handoff) {
+            distribute(rxbuf_.data(), n, now_ns);
+          } else {
+            process(rxbuf_.data(), n, now_ns);
+          }
+        }
+      }
+      busy |= drainHandoff(now_ns);
+      flushAllTx();
+      busy |= drainTxRings();
+
+      engine_.advanceTime(now_ns);
+      log_.poll(tsc);
+      st_.w.loops.add();
+      if (busy) {
+        st_.w.busy_loops.add();
+      } else {
+        rte_pause();
+      }
+
+      if (phase != acked) {
+        if (phase == kDrainRx) {
+          // Every worker stopped rx: the hand-off rings only shrink from here.
+          while (drainHandoff(now_ns)) {
+            flushAllTx();
+          }
+          flushAllTx();
+        } else if (phase == kFinal) {
+          while (drainTxRings()) {
+          }
+          engine_.flushAll(now_ns);
+          log_.setBlocking(true);
+          log_.flush();
+          rt_.ack[me_]->store(phase, std::memory_order_release);
+          return 0;
+        }
+        acked = phase;
+        rt_.ack[me_]->store(phase, std::memory_order_release);
+      }
+    }
+  }
+
+ private:
+  struct RxQueue {
+    uint16_t port;
+    uint16_t queue;
+    bool handoff;
+  };
+  struct TxRoute {
+    bool direct;
+    uint16_t queue;
+    unsigned owner;  // when !direct: the worker that owns the port's only tx queue
+  };
+
+  void countRx(uint16_t port, rte_mbuf** m, uint16_t n) {
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      m[i]->port = port;  // routing reads it after a hand-off; some PMDs leave it unset
+      bytes += m[i]->pkt_len;
+    }
+    PortWorkerCounters& c = st_.port[port];
+    c.rx_packets.add(n);
+    c.rx_bytes.add(bytes);
+  }
+
+  // Rx lcore of a hand-off port: keep our share, enqueue the rest to its owners.
+  void distribute(rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+    uint16_t nlocal = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      const uint32_t h =
+          symmetricFlowHash(rte_pktmbuf_mtod(m[i], const uint8_t*), m[i]->data_len);
+      const unsigned dst = static_cast<unsigned>((static_cast<uint64_t>(h) * w_) >> 32);
+      if (dst == me_) {
+        local_[nlocal++] = m[i];
+      } else {
+        to_worker_[dst][to_worker_n_[dst]++] = m[i];
+      }
+    }
+    for (unsigned d = 0; d < w_; ++d) {
+      const uint16_t k = to_worker_n_[d];
+      if (k == 0) {
+        continue;
+      }
+      to_worker_n_[d] = 0;
+      std::vector<rte_mbuf*>& v = to_worker_[d];
+      const unsigned sent = rte_ring_sp_enqueue_burst(rt_.handoff[me_][d],
+                                                      reinterpret_cast<void* const*>(v.data()), k,
+                                                      nullptr);
+      for (unsigned i = 0; i < k; ++i) {
+        PortWorkerCounters& c = st_.port[v[i]->port];
+        if (i < sent) {
+          c.handoff_out.add();
+        } else {
+          c.handoff_dropped.add();  // a full ring is a counted drop, never a wait
+        }
+      }
+      if (sent < k) {
+        rte_pktmbuf_free_bulk(v.data() + sent, k - sent);
+      }
+    }
+    if (nlocal > 0) {
+      process(local_.data(), nlocal, now_ns);
+    }
+  }
+
+  bool drainHandoff(uint64_t now_ns) {
+    bool any = false;
+    for (unsigned s = 0; s < w_; ++s) {
+      rte_ring* r = rt_.handoff[s][me_];
+      if (r == nullptr) {
+        continue;
+      }
+      const unsigned n = rte_ring_sc_dequeue_burst(
+          r, reinterpret_cast<void**>(rxbuf_.data()), burst_, nullptr);
+      if (n > 0) {
+        any = true;
+        st_.w.handoff_in.add(n);
+        process(rxbuf_.data(), static_cast<uint16_t>(n), now_ns);
+      }
+    }
+    return any;
+  }
+
+  void process(rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* b = m[i];
+      PacketIn& p = pkts_[i];
+      if (b->nb_segs == 1) {
+        p.data = rte_pktmbuf_mtod(b, const uint8_t*);
+        p.caplen = b->data_len;
+      } else {
+        const uint32_t len = std::min<uint32_t>(b->pkt_len, kScratchBytes);
+        p.data = static_cast<const uint8_t*>(
+            rte_pktmbuf_read(b, 0, len, scratch_.get() + static_cast<size_t>(i) * kScratchBytes));
+        p.caplen = p.data ? len : 0;
+        st_.port[b->port].multiseg.add();
+      }
+      p.wirelen = b->pkt_len;
+      p.ts_ns = now_ns;
+      p.side = rt_.port(b->port).side;
+    }
+    engine_.processBurst(pkts_.data(), n, verdicts_.data());
+    uint16_t nfree = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* b = m[i];
+      const PortInfo& in = rt_.port(b->port);
+      if (verdicts_[i] == Verdict::kDrop) {
+        st_.port[b->port].verdict_dropped.add();
+        freebuf_[nfree++] = b;
+      } else if (in.peer == kNoPort) {
+        st_.port[b->port].tap_consumed.add();
+        freebuf_[nfree++] = b;
+      } else {
+        stageTx(rt_.slot_of_port[in.peer], b);
+      }
+    }
+    if (nfree > 0) {
+      rte_pktmbuf_free_bulk(freebuf_.data(), nfree);
+    }
+  }
+
+  void stageTx(int16_t slot, rte_mbuf* b) {
+    const size_t s = static_cast<size_t>(slot);
+    if (tx_n_[s] == tx_cap_) {
+      flushTx(s);
+    }
+    tx_[s][tx_n_[s]++] = b;
+  }
+
+  void flushAllTx() {
+    for (size_t s = 0; s < tx_.size(); ++s) {
+      if (tx_n_[s] > 0) {
+        flushTx(s);
+      }
+    }
+  }
+
+  void flushTx(size_t slot) {
+    const PortInfo& p = rt_.ports[slot];
+    const TxRoute& r = route_[slot];
+    rte_mbuf** pkts = tx_[slot].data();
+    const uint16_t n = tx_n_[slot];
+    tx_n_[slot] = 0;
+    if (!r.direct) {
+      // The port's only tx queue belongs to another worker: hand the burst over.
+      const unsigned sent = rte_ring_sp_enqueue_burst(
+          rt_.txring[me_][r.owner], reinterpret_cast<void* const*>(pkts), n, nullptr);
+      st_.w.tx_handoff_out.add(sent);
+      if (sent < n) {
+        st_.w.tx_handoff_dropped.add(n - sent);
+        rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+      }
+      return;
+    }
+    // Burst TX with a bounded retry, then counted drops (never a wait, never 1 by 1).
+    uint16_t sent = rte_eth_tx_burst(p.id, r.queue, pkts, n);
+    for (uint16_t tries = 0; sent < n && tries < rt_.cfg.tx_retries; ++tries) {
+      sent += rte_eth_tx_burst(p.id, r.queue, pkts + sent, n - sent);
+    }
+    PortWorkerCounters& c = st_.port[p.id];
+    uint64_t bytes = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      bytes += i < sent ? pkts[i]->pkt_len : 0;
+    }
+    c.tx_packets.add(sent);
+    c.tx_bytes.add(bytes);
+    if (sent < n) {
+      c.tx_dropped.add(n - sent);
+      rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    }
+  }
+
+  // Owner side of the tx hand-off: packets other workers judged, for our tx queue.
+  bool drainTxRings() {
+    bool any = false;
+    for (unsigned s = 0; s < w_; ++s) {
+      rte_ring* r = rt_.txring[s][me_];
+      if (r == nullptr) {
+        continue;
+      }
+      const unsigned n =
+          rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(rxbuf_.data()), burst_, nullptr);
+      if (n == 0) {
+        continue;
+      }
+      any = true;
+      st_.w.tx_handoff_in.add(n);
+      for (unsigned i = 0; i < n; ++i) {
+        stageTx(rt_.slot_of_port[rt_.port(rxbuf_[i]->port).peer], rxbuf_[i]);
+      }
+      flushAllTx();
+    }
+    return any;
+  }
+
+  Runtime& rt_;
+  const unsigned me_;
+  const unsigned w_;
+  const uint16_t burst_;
+  Engine& engine_;
+  WorkerFlowLog& log_;
+  WorkerStats& st_;
+  std::vector<RxQueue> rx_;
+  std::vector<rte_mbuf*> rxbuf_, local_, freebuf_;
+  std::vector<PacketIn> pkts_;
+  std::vector<Verdict> verdicts_;
+  std::unique_ptr<uint8_t[]> scratch_;
+  std::vector<std::vector<rte_mbuf*>> to_worker_;
+  std::vector<uint16_t> to_worker_n_;
+  uint16_t tx_cap_ = 0;
+  std::vector<std::vector<rte_mbuf*>> tx_;
+  std::vector<uint16_t> tx_n_;
+  std::vector<TxRoute> route_;
+};
+
+}  // namespace
+
+int workerMain(void* arg) {
+  auto* a = static_cast<WorkerArgs*>(arg);
+  Worker w(*a->rt, a->index);  // allocation here is before the loop, not per packet
+  const int rc = w.run();
+  a->rt->done[a->index]->store(true, std::memory_order_release);
+  return rc;
+}
+
+}  // namespace xborder::dp::app
