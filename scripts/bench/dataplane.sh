@@ -1,0 +1,333 @@
+#!/usr/bin/env bash
+# Dataplane benchmark (issue 2): one worker core, the capture replayed from memory.
+#
+#   scripts/bench/dataplane.sh [--quick] [--duration S] [--runs N] [--pcap FILE]
+#                              [--build DIR] [--out DIR] [--no-callgrind] [--no-memory]
+#
+# In one invocation, on the same capture, one after the other (interleaved when --runs > 1):
+#   testpmd     dpdk-testpmd --forward-mode=io, lcore 1 forwards net_pcap0 <-> net_pcap1
+#   (a) forward xborder-dataplane, forward only (no decode)
+#   (b) track   xborder-dataplane, + decode and flow table
+#   (c) full    xborder-dataplane, + nDPI classification (the product)
+#   ndpiReader  ndpiReader -t -i FILE, one pass, pinned to the same core
+# Both DPDK programs read the capture with net_pcap infinite_rx=1 (loaded into mbufs once,
+# then looped), -l 0-1 (lcore 1 is the only forwarding core), --no-huge, the same mbuf
+# size, and are stopped after S seconds of forwarding.
+# Then the noise-free figures: instructions per packet under valgrind --tool=callgrind
+# (whole capture minus a one-packet capture, divided by packets - 1) for xborder-replay
+# (our packet path without EAL) and ndpiReader; and memory per idle tracked flow
+# (synthetic captures of N flows through xborder-replay).
+#
+#   --quick          a few seconds per run on the first 2,000 packets (smoke test)
+#   --duration S     seconds of forwarding per DPDK run (default 20; quick 3)
+#   --runs N         rounds of the timed runs; medians are reported (default 1)
+#   --pcap FILE      capture (default /tmp/bench/corpus-merged.pcap, made from
+#                    ../shared/corpus/pcap with mergecap when absent)
+#   --build DIR      build tree with bin/xborder-dataplane and bin/xborder-replay
+#                    (default $XB_BUILD_DIR or build/bench, configured and built if needed)
+#   --out DIR        results and logs (default out/bench/dataplane)
+#   --no-callgrind   skip the callgrind counts;  --no-memory  skip memory per flow
+#
+# Prints a Markdown table (also in OUT/results.md; raw values in OUT/results.tsv).
+# Exit status: 0 done, 1 a run failed (its log is named), 2 usage error.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+shared=${XB_SHARED_DIR:-$root/../shared}
+
+die() { echo "dataplane.sh: $*" >&2; exit 1; }
+usage_error() { echo "dataplane.sh: $* (try --help)" >&2; exit 2; }
+
+quick=0; duration=""; runs=1; pcap=""; build=${XB_BUILD_DIR:-}; out=$root/out/bench/dataplane
+do_callgrind=1; do_memory=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --duration) [ $# -ge 2 ] || usage_error "--duration needs seconds"; duration=$2; shift ;;
+    --runs) [ $# -ge 2 ] || usage_error "--runs needs a number"; runs=$2; shift ;;
+    --pcap) [ $# -ge 2 ] || usage_error "--pcap needs a file"; pcap=$2; shift ;;
+    --build) [ $# -ge 2 ] || usage_error "--build needs a directory"; build=$2; shift ;;
+    --out) [ $# -ge 2 ] || usage_error "--out needs a directory"; out=$2; shift ;;
+    --no-callgrind) do_callgrind=0 ;;
+    --no-memory) do_memory=0 ;;
+    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) usage_error "unknown argument '$1'" ;;
+  esac
+  shift
+done
+[ -n "$duration" ] || { [ "$quick" = 1 ] && duration=3 || duration=20; }
+[[ "$duration" =~ ^[0-9]+$ ]] && [ "$duration" -ge 2 ] || usage_error "--duration must be an integer >= 2"
+[[ "$runs" =~ ^[0-9]+$ ]] && [ "$runs" -ge 1 ] || usage_error "--runs must be an integer >= 1"
+for t in dpdk-testpmd ndpiReader editcap capinfos mergecap python3 taskset; do
+  command -v "$t" >/dev/null || die "missing $t (run scripts/setup.sh)"
+done
+[ "$do_callgrind" = 0 ] || command -v valgrind >/dev/null || die "missing valgrind (run scripts/setup.sh)"
+
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+log=$out/logs
+rm -rf "$log"; mkdir -p "$log"
+: > "$out/results.tsv"
+# Raw results, one "key<TAB>value" a line, for the table and for tests.
+put() { printf '%s\t%s\n' "$1" "$2" >> "$out/results.tsv"; }
+get() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$out/results.tsv"; }
+note() { echo "== $*" >&2; }
+
+# --- binaries -------------------------------------------------------------------------
+if [ -z "$build" ]; then
+  build=$root/build/bench
+  if [ ! -x "$build/bin/xborder-dataplane" ] || [ ! -x "$build/bin/xborder-replay" ]; then
+    note "building xborder-dataplane and xborder-replay in $build"
+    cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$build" -j"$(nproc)" --target xborder-dataplane xborder-replay >/dev/null
+  fi
+fi
+app=$build/bin/xborder-dataplane
+replay=$build/bin/xborder-replay
+[ -x "$app" ] || die "no $app (build the xborder-dataplane target)"
+[ -x "$replay" ] || die "no $replay (build the xborder-replay target)"
+
+# --- capture --------------------------------------------------------------------------
+if [ -z "$pcap" ]; then
+  pcap=/tmp/bench/corpus-merged.pcap
+  if [ ! -s "$pcap" ]; then
+    [ -d "$shared/corpus/pcap" ] || die "no $pcap and no $shared/corpus/pcap to make it from"
+    note "merging $shared/corpus/pcap into $pcap"
+    mkdir -p /tmp/bench
+    # As make-bench-pcap.sh does: every capture rewritten as pcap, merged by timestamp.
+    tmp=$(mktemp -d)
+    for f in "$shared"/corpus/pcap/*; do editcap -F pcap "$f" "$tmp/$(basename "$f").pcap" 2>/dev/null || true; done
+    mergecap -F pcap -w "$pcap.tmp" "$tmp"/*.pcap && mv "$pcap.tmp" "$pcap"
+    rm -rf "$tmp"
+  fi
+fi
+[ -s "$pcap" ] || die "no capture $pcap"
+cap=$out/capture.pcap
+if [ "$quick" = 1 ]; then
+  editcap -F pcap -r "$pcap" "$cap" 1-2000 >/dev/null
+else
+  editcap -F pcap "$pcap" "$cap" >/dev/null  # a private copy: the run does not depend on /tmp
+fi
+editcap -F pcap -r "$cap" "$out/one.pcap" 1 >/dev/null
+packets=$(capinfos -M -c -T "$cap" | awk -F'\t' 'NR == 2 { print $2 }')
+[ "${packets:-0}" -gt 1 ] || die "$cap holds fewer than 2 packets"
+# Largest frame decides the mbuf size: net_pcap's infinite_rx keeps each frame in one mbuf.
+maxlen=$(python3 - "$cap" <<'EOF'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    magic = f.read(24)[:4]
+    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+    best = 0
+    while True:
+        h = f.read(16)
+        if len(h) < 16:
+            break
+        incl = struct.unpack(endian + "IIII", h)[2]
+        best = max(best, incl)
+        f.seek(incl, 1)
+print(best)
+EOF
+)
+mbuf_size=$(( (maxlen + 128 + 1023) / 1024 * 1024 ))  # + headroom, rounded up to 1 KiB
+[ "$mbuf_size" -ge 2048 ] || mbuf_size=2048
+# Each port keeps a copy of every packet in its ring, plus rx/tx descriptors and caches.
+mbufs=$(( 2 * packets + 16384 ))
+mem_mb=$(( mbufs * (mbuf_size + 256) / 1048576 + 512 ))
+put packets "$packets"
+put max_frame "$maxlen"
+put mbuf_size "$mbuf_size"
+put mbufs "$mbufs"
+cpu_mhz=$(awk -F': *' '/^cpu MHz/ { print $2; exit }' /proc/cpuinfo)
+put cpu_mhz "${cpu_mhz:-0}"
+put load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+note "capture $cap: $packets packets, largest frame $maxlen B -> $mbufs mbufs of $mbuf_size B, -m $mem_mb"
+
+eal_args() {  # $1 = file prefix
+  echo "-l 0-1 --no-huge -m $mem_mb --no-pci --file-prefix $1" \
+       "--vdev net_pcap0,rx_pcap=$cap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$cap,infinite_rx=1"
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# --- testpmd io ------------------------------------------------------------------------
+# testpmd prints Rx-pps per port every second; the rate over both ports is their sum.
+# The samples before forwarding starts (0) and the first partial one are dropped.
+run_testpmd() {  # $1 = run number; prints packets/s
+  local f=$log/testpmd.$1.log
+  # shellcheck disable=SC2046
+  dpdk-testpmd $(eal_args xbb-tpm$$) -- --forward-mode=io --stats-period 1 --no-lsc-interrupt \
+    --total-num-mbufs="$mbufs" --mbuf-size="$mbuf_size" --max-pkt-len="$mbuf_size" -a \
+    > "$f" 2>&1 < /dev/null &
+  local pid=$! waited=0
+  # Loading the capture into mbufs takes a while; count seconds of forwarding only.
+  until [ "$(awk '/Rx-pps:/ && $2 > 0' "$f" | wc -l)" -ge $((2 * (duration + 1))) ]; do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; die "testpmd stopped early, see $f"; }
+    sleep 0.5; waited=$((waited + 1))
+    [ "$waited" -lt $((2 * (duration + 240))) ] || { kill -INT "$pid"; wait "$pid" || true; die "testpmd did not start forwarding, see $f"; }
+  done
+  kill -INT "$pid"
+  wait "$pid" || die "testpmd failed, see $f"
+  awk '/Rx-pps:/ { s += $2; if (++n % 2 == 0) { print s; s = 0 } }' "$f" \
+    | awk 'started { print } $1 > 0 && !started { started = 1 }' | median
+}
+
+# --- ndpiReader --------------------------------------------------------------------------
+# One pass over the capture; rate = all packets / ndpiReader's "Packet Processing Time"
+# (excludes its start-up and the final report). Same core as the DPDK worker.
+run_ndpireader() {  # $1 = run number; prints packets/s
+  local f=$log/ndpiReader.$1.log
+  taskset -c 1 ndpiReader -t -i "$cap" > "$f" 2>&1 || die "ndpiReader failed, see $f"
+  local ms
+  ms=$(awk '/Packet Processing Time:/ { print $4; exit }' "$f")
+  [ -n "$ms" ] || die "no processing time in $f"
+  [ "$ms" -gt 0 ] || ms=1
+  echo $(( packets * 1000 / ms ))
+}
+
+# --- xborder-dataplane -----------------------------------------------------------------
+# Stages: forward (a), track (b), full (c). The run stops itself after --duration S
+# seconds of forwarding and prints its rate; see app_rate() for what is parsed.
+run_app() {  # $1 = stage, $2 = run number; prints packets/s and cycles/packet (or "-")
+  local stage=$1 f=$log/xborder-dataplane.$1.$2.log
+  # shellcheck disable=SC2046
+  "$app" $(eal_args "xbb-app$$") -- --mode inline --duration "$duration" \
+    --mbuf-size "$mbuf_size" --mempool-size "$mbufs" --stage "$stage" \
+    --flow-log "$log/flows.$stage.$2.json" > "$f" 2>&1 < /dev/null \
+    || die "xborder-dataplane ($stage) failed, see $f"
+  app_rate "$f" || die "no packets/s in $f"
+}
+
+# --- callgrind ---------------------------------------------------------------------------
+# Total instructions of one program run, from callgrind's "summary:" line.
+callgrind_total() {  # $1 = name, rest = command; prints the instruction count
+  local name=$1; shift
+  valgrind --tool=callgrind --callgrind-out-file="$log/callgrind.$name.out" "$@" \
+    > "$log/callgrind.$name.log" 2>&1 || die "callgrind $name failed, see $log/callgrind.$name.log"
+  awk '/^summary:/ { print $2 }' "$log/callgrind.$name.out"
+}
+# Instructions per packet: (whole capture - first packet alone) / (packets - 1). The
+# one-packet run carries the start-up (nDPI init, pools) and the exit (report, frees).
+callgrind_ipp() {  # $1 = name; rest = command with CAPTURE where the capture goes
+  local name=$1; shift
+  local full one
+  full=$(callgrind_total "$name.full" "${@/CAPTURE/$cap}")
+  one=$(callgrind_total "$name.one" "${@/CAPTURE/$out/one.pcap}")
+  put "ir_${name}_full" "$full"
+  put "ir_${name}_one" "$one"
+  put "ipp_$name" "$(( (full - one) / (packets - 1) ))"
+}
+
+# --- memory per idle tracked flow --------------------------------------------------------
+# Peak RSS of xborder-replay over N synthetic flows minus the same over one flow, / (N-1):
+# the marginal cost of a flow that stays in the table, idle, after the capture ends.
+peak_rss_kib() {  # $1 = capture; prints the peak RSS in KiB
+  local f=$log/rss.$(basename "$1").log
+  /usr/bin/time -f 'maxrss_kib %M' "$replay" --flow-log /dev/null "$1" > "$f" 2>&1 \
+    || die "xborder-replay failed on $1, see $f"
+  awk '/^maxrss_kib/ { print $2 }' "$f"
+}
+measure_memory() {
+  local n kind
+  [ "$quick" = 1 ] && n=20000 || n=500000
+  put mem_flows "$n"
+  for kind in dns udp; do
+    python3 "$here/make-flows-pcap.py" --flows "$n" --kind "$kind" "$out/flows-$kind.pcap"
+    python3 "$here/make-flows-pcap.py" --flows 1 --kind "$kind" "$out/flows-$kind-1.pcap"
+    local big small
+    big=$(peak_rss_kib "$out/flows-$kind.pcap")
+    small=$(peak_rss_kib "$out/flows-$kind-1.pcap")
+    put "rss_${kind}_n_kib" "$big"
+    put "rss_${kind}_1_kib" "$small"
+    put "bytes_per_flow_$kind" "$(( (big - small) * 1024 / (n - 1) ))"
+    rm -f "$out/flows-$kind.pcap" "$out/flows-$kind-1.pcap"
+  done
+}
+
+# --- the runs ----------------------------------------------------------------------------
+stages=(forward track full)
+for r in $(seq 1 "$runs"); do
+  note "round $r/$runs: testpmd io"
+  put "pps_testpmd.$r" "$(run_testpmd "$r")"
+  for s in "${stages[@]}"; do
+    note "round $r/$runs: xborder-dataplane --stage $s"
+    read -r pps cpp < <(run_app "$s" "$r")
+    put "pps_$s.$r" "$pps"
+    put "cpp_$s.$r" "$cpp"
+  done
+  note "round $r/$runs: ndpiReader (3 passes, median)"
+  put "pps_ndpireader.$r" "$(for i in 1 2 3; do run_ndpireader "$r.$i"; done | median)"
+done
+for k in testpmd "${stages[@]}" ndpireader; do
+  put "pps_$k" "$(awk -F'\t' -v k="pps_$k." 'index($1, k) == 1 { print $2 }' "$out/results.tsv" | median)"
+done
+for s in "${stages[@]}"; do
+  put "cpp_$s" "$(awk -F'\t' -v k="cpp_$s." 'index($1, k) == 1 && $2 != "-" { print $2 }' "$out/results.tsv" | median)"
+done
+
+if [ "$do_callgrind" = 1 ]; then
+  note "callgrind: ndpiReader"
+  callgrind_ipp ndpireader ndpiReader -t -i CAPTURE
+  cg_stages=("${stages[@]}")
+  [ "$quick" = 0 ] || cg_stages=(full)  # each callgrind run costs seconds even on a slice
+  for s in "${cg_stages[@]}"; do
+    note "callgrind: xborder-replay --stage $s"
+    callgrind_ipp "replay_$s" "$replay" --stage "$s" --flow-log /dev/null CAPTURE
+  done
+fi
+if [ "$do_memory" = 1 ]; then
+  note "memory per idle tracked flow"
+  measure_memory
+fi
+put load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- the table ---------------------------------------------------------------------------
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+kpps() { awk -v a="$1" 'BEGIN { if (a == "") print "-"; else printf "%.0f k", a / 1000 }'; }
+est_cpp() { awk -v p="$1" -v m="$(get cpu_mhz)" 'BEGIN { if (p == "" || p == 0) print "-"; else printf "~%.0f", m * 1e6 / p }'; }
+verdict() { awk -v r="$1" -v t="$2" 'BEGIN { if (r == "-") print "-"; else print (r >= t ? "met" : "NOT met") }'; }
+
+tp=$(get pps_testpmd); nd=$(get pps_ndpireader)
+{
+  echo "### Throughput, one worker core ($(date -u '+%Y-%m-%d %H:%M UTC'), $runs round(s) of ${duration} s)"
+  echo
+  echo "Capture: $(basename "$pcap") ($(get packets) packets, largest frame $(get max_frame) B; mbufs of $(get mbuf_size) B)." \
+       "CPU $(get cpu_mhz) MHz; load average $(get load_before) before, $(get load_after) after."
+  echo
+  echo "| configuration | packets/s | vs testpmd | vs ndpiReader | cycles/packet |"
+  echo "|---|---:|---:|---:|---:|"
+  echo "| testpmd io | $(kpps "$tp") | 1.00 | $(ratio "$tp" "$nd") | $(est_cpp "$tp") |"
+  for s in "${stages[@]}"; do
+    case $s in forward) name="(a) forward only" ;; track) name="(b) + decode, flow table" ;; full) name="(c) + nDPI" ;; esac
+    p=$(get "pps_$s"); c=$(get "cpp_$s"); [ -n "$c" ] || c=$(est_cpp "$p")
+    echo "| $name | $(kpps "$p") | $(ratio "$p" "$tp") | $(ratio "$p" "$nd") | $c |"
+  done
+  echo "| ndpiReader -t (one pass) | $(kpps "$nd") | $(ratio "$nd" "$tp") | 1.00 | $(est_cpp "$nd") |"
+  echo
+  ra=$(ratio "$(get pps_forward)" "$tp"); rc=$(ratio "$(get pps_full)" "$nd")
+  echo "Targets: (a) >= 0.80 x testpmd: $ra, $(verdict "$ra" 0.80); (c) >= 3 x ndpiReader: $rc, $(verdict "$rc" 3)."
+  echo "Cycles/packet marked ~ are estimates (CPU MHz / packets/s); the others are the app's own TSC counts."
+  if [ "$do_callgrind" = 1 ]; then
+    echo
+    echo "### Instructions per packet (valgrind --tool=callgrind; whole capture minus one packet, / (packets - 1))"
+    echo
+    echo "| program | instructions, capture | instructions, 1 packet | per packet | vs ndpiReader |"
+    echo "|---|---:|---:|---:|---:|"
+    ni=$(get ipp_ndpireader)
+    echo "| ndpiReader -t | $(get ir_ndpireader_full) | $(get ir_ndpireader_one) | $ni | 1.00 |"
+    for s in "${cg_stages[@]}"; do
+      i=$(get "ipp_replay_$s")
+      echo "| xborder-replay --stage $s | $(get "ir_replay_${s}_full") | $(get "ir_replay_${s}_one") | $i | $(ratio "$i" "$ni") |"
+    done
+  fi
+  if [ "$do_memory" = 1 ]; then
+    echo
+    echo "### Memory per idle tracked flow (xborder-replay, $(get mem_flows) synthetic flows vs 1, peak RSS)"
+    echo
+    echo "| flows | peak RSS, N flows | peak RSS, 1 flow | bytes per flow |"
+    echo "|---|---:|---:|---:|"
+    echo "| DNS query + answer (classified, nDPI state released) | $(get rss_dns_n_kib) KiB | $(get rss_dns_1_kib) KiB | $(get bytes_per_flow_dns) |"
+    echo "| one opaque UDP datagram (still classifying) | $(get rss_udp_n_kib) KiB | $(get rss_udp_1_kib) KiB | $(get bytes_per_flow_udp) |"
+  fi
+} > "$out/results.md"
+cat "$out/results.md"
