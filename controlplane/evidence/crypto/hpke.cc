@@ -222,3 +222,28 @@ std::string envelopeAad(std::string_view origin, uint64_t leaf_index, std::strin
 }
 
 }  // namespace xborder::evidence::crypto
+
+namespace xborder::evidence::crypto {
+namespace {
+constexpr std::string_view kHpkeMagic = "EVHP\x01";
+// The HPKE info string: fixed per envelope format; the per-record binding is in the AAD.
+constexpr std::string_view kHpkeInfo = "ev-envelope/v1 hpke x25519-hkdfsha256-aes256gcm";
+}  // namespace
+
+absl::StatusOr<std::string> hpkeSealEnvelope(const PublicKey& recipient, std::string_view aad,
+                                             std::string_view plaintext) {
+  auto s = hpkeSealBase(recipient, kHpkeInfo, aad, plaintext, HpkeAead::kAes256Gcm);
+  if (!s.ok()) return s.status();
+  return internal::cat(kHpkeMagic, s->enc, s->ciphertext);
+}
+
+absl::StatusOr<std::string> hpkeOpenEnvelope(const PrivateKey& recipient, std::string_view aad,
+                                             std::string_view envelope) {
+  if (envelope.size() < kHpkeMagic.size() + 32 + 16 || envelope.substr(0, kHpkeMagic.size()) != kHpkeMagic) {
+    return absl::InvalidArgumentError("HPKE envelope: bad magic, version or length (want \"EVHP\" v1)");
+  }
+  return hpkeOpenBase(recipient, envelope.substr(kHpkeMagic.size(), 32), kHpkeInfo, aad,
+                      envelope.substr(kHpkeMagic.size() + 32), HpkeAead::kAes256Gcm);
+}
+
+}  // namespace xborder::evidence::crypto

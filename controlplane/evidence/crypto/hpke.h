@@ -76,3 +76,14 @@ std::string envelopeAad(std::string_view origin, uint64_t leaf_index, std::strin
                         uint32_t recipient_key_id);
 
 }  // namespace xborder::evidence::crypto
+
+namespace xborder::evidence::crypto {
+
+// A self-describing HPKE envelope for storage beside the log (AES-256-GCM suite):
+//   "EVHP" || 0x01 || enc[32] || ciphertext
+absl::StatusOr<std::string> hpkeSealEnvelope(const PublicKey& recipient, std::string_view aad,
+                                             std::string_view plaintext);
+absl::StatusOr<std::string> hpkeOpenEnvelope(const PrivateKey& recipient, std::string_view aad,
+                                             std::string_view envelope);
+
+}  // namespace xborder::evidence::crypto
