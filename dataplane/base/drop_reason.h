@@ -37,7 +37,9 @@ namespace xborder::dp {
   X(kBadGre, "parse-bad-gre")                                         \
   X(kTruncatedVxlan, "parse-truncated-vxlan")                         \
   X(kTruncatedGtp, "parse-truncated-gtp")                             \
-  X(kTunnelTooDeep, "parse-tunnel-too-deep")                          \
+  X(kBadGtp, "parse-bad-gtp")                                         \
+  X(kTruncatedCapwap, "parse-truncated-capwap")                       \
+  X(kTunnelNested, "parse-tunnel-nested")                             \
   X(kTableFull, "flow-table-full")
 
 enum class Reason : uint8_t {

@@ -1,49 +1,348 @@
-// First cut of the Engine: counts and forwards every packet. Decode, flow tracking
-// and classification are added stage by stage behind the same contract.
+// The Engine: decode -> flow table -> nDPI -> verdict -> flow log, one worker.
+// Per-packet loop over the burst (no prefetch: not yet shown to pay off).
 #include "dataplane/engine/engine.h"
 
 #include <array>
+#include <cstdio>
+#include <new>
 
 #include "dataplane/base/counters.h"
+#include "dataplane/base/drop_reason.h"
+#include "dataplane/classify/ndpi_adapter.h"
+#include "dataplane/flow/frag_cache.h"
+#include "dataplane/flow/flow_table.h"
+#include "dataplane/flowlog/flow_record.h"
+#include "dataplane/parse/parse.h"
 
 namespace xborder::dp {
 namespace {
 
+constexpr uint32_t kFragCacheSize = 4096;
+
+// Updates the TCP state from one packet's flags; returns true if the flow just
+// became closed (its idle timeout shrinks, so it must be re-filed in the wheel).
+bool updateTcp(FlowEntry* e, uint32_t dir, uint8_t flags) {
+  e->tcp_flags[dir] |= flags;
+  const TcpState before = e->tcp_state;
+  TcpState s = before;
+  if (flags & kTcpRst) {
+    s = TcpState::kClosed;
+  } else if ((e->tcp_flags[0] & kTcpFin) && (e->tcp_flags[1] & kTcpFin)) {
+    s = TcpState::kClosed;
+  } else if (flags & kTcpFin) {
+    if (s != TcpState::kClosed) {
+      s = TcpState::kFinWait;
+    }
+  } else {
+    const bool syn = flags & kTcpSyn;
+    const bool ack = flags & kTcpAck;
+    switch (s) {
+      case TcpState::kNone:
+        if (syn && !ack) {
+          s = TcpState::kSynSent;
+        } else if (syn && ack) {
+          s = TcpState::kSynRecv;  // picked up after the SYN
+        } else if (e->pkts[0] != 0 && e->pkts[1] != 0) {
+          s = TcpState::kEstablished;  // mid-stream pickup, both sides talking
+        }
+        break;
+      case TcpState::kSynSent:
+        if (syn && ack && dir == 1) {
+          s = TcpState::kSynRecv;
+        }
+        break;
+      case TcpState::kSynRecv:
+        if (ack && !syn && dir == 0) {
+          s = TcpState::kEstablished;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+  e->tcp_state = s;
+  return s == TcpState::kClosed && before != TcpState::kClosed;
+}
+
 class EngineImpl final : public Engine {
  public:
-  EngineImpl(const EngineConfig& config, FlowLogSink* sink) : config_(config), sink_(sink) {}
+  EngineImpl(const EngineConfig& config, FlowLogSink* sink) : config_(config), sink_(sink) {
+    decode_.decap_tunnels = config.decap_tunnels;
+  }
+
+  bool init(std::string* error) {
+    FlowTimeouts t;
+    t.tcp_established = config_.timeout_tcp_established;
+    t.tcp_transitory = config_.timeout_tcp_transitory;
+    t.tcp_closed = config_.timeout_tcp_closed;
+    t.udp = config_.timeout_udp;
+    t.icmp = config_.timeout_icmp;
+    t.other = config_.timeout_other;
+    if (config_.flow_capacity == 0) {
+      if (error) *error = "flow_capacity must be > 0";
+      return false;
+    }
+    table_.init(config_.flow_capacity, t);
+    uint32_t pool = config_.ndpi_pool_size;
+    if (pool == 0) {
+      pool = table_.capacity() < 65536 ? table_.capacity() : 65536;
+    }
+    frags_.init(kFragCacheSize);
+    return ndpi_.init(pool, pool, error);
+  }
 
   void processBurst(const PacketIn* pkts, uint16_t n, Verdict* verdicts) noexcept override {
     for (uint16_t i = 0; i < n; ++i) {
-      const auto side = static_cast<uint32_t>(pkts[i].side) & 1u;
-      rx_packets_[side].add();
-      rx_bytes_[side].add(pkts[i].wirelen);
-      verdicts[i] = Verdict::kForward;
+      verdicts[i] = processOne(pkts[i]);
     }
+    flows_active_.set(table_.size());
   }
-  void advanceTime(uint64_t now_ns) noexcept override {}
-  void flushAll(uint64_t now_ns) noexcept override {}
-  void visitCounters(CounterVisitor& v) const override {
-    static constexpr std::string_view kSides[2] = {"inside", "outside"};
-    for (int s = 0; s < 2; ++s) {
-      v.counter("xborder_rx_packets_total", "side", kSides[s], rx_packets_[s].get());
-      v.counter("xborder_rx_bytes_total", "side", kSides[s], rx_bytes_[s].get());
-    }
+
+  void advanceTime(uint64_t now_ns) noexcept override {
+    table_.expire(now_ns, config_.expire_budget, [this](uint32_t idx) {
+      FlowEntry& e = table_.at(idx);
+      endFlow(&e, e.tcp_state == TcpState::kClosed ? EndReason::kTcpClosed : EndReason::kTimeout);
+      flows_expired_.add();
+    });
+    flows_active_.set(table_.size());
   }
-  uint64_t activeFlows() const noexcept override { return 0; }
+
+  void flushAll(uint64_t now_ns) noexcept override {
+    table_.drain([this](uint32_t idx) { endFlow(&table_.at(idx), EndReason::kShutdown); });
+    flows_active_.set(table_.size());
+  }
+
+  void visitCounters(CounterVisitor& v) const override;
+  uint64_t activeFlows() const noexcept override { return flows_active_.get(); }
 
  private:
+  Verdict processOne(const PacketIn& p) noexcept;
+  Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner) noexcept;
+  void endFlow(FlowEntry* e, EndReason r) noexcept;
+
   EngineConfig config_;
   FlowLogSink* sink_;
+  DecodeOptions decode_;
+  FlowTable table_;
+  FragCache frags_;
+  NdpiAdapter ndpi_;
+  JsonWriter json_;
+  PacketMeta meta_;
+
   std::array<RelaxedCounter, 2> rx_packets_;
   std::array<RelaxedCounter, 2> rx_bytes_;
+  std::array<RelaxedCounter, kReasonCount> malformed_;
+  std::array<RelaxedCounter, kReasonCount> anomalies_;
+  std::array<RelaxedCounter, kReasonCount> drops_;
+  std::array<RelaxedCounter, kTunnelCount> tunnel_packets_;
+  RelaxedCounter non_ip_;
+  RelaxedCounter frag_first_;
+  RelaxedCounter frag_later_;
+  RelaxedCounter frag_unattributed_;
+  RelaxedCounter truncated_;
+  RelaxedCounter flows_active_;
+  RelaxedCounter flows_created_;
+  RelaxedCounter flows_expired_;
+  RelaxedCounter flows_evicted_;
+  RelaxedCounter flows_closed_tcp_;
+  RelaxedCounter table_full_;
+  RelaxedCounter untracked_packets_;
+  RelaxedCounter flow_records_;
+  RelaxedCounter flow_records_truncated_;
 };
+
+Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
+  const uint32_t side = static_cast<uint32_t>(p.side) & 1u;
+  rx_packets_[side].add();
+  rx_bytes_[side].add(p.wirelen);
+  PacketMeta& m = meta_;
+  const Reason r = decodePacket(p.data, p.caplen, p.wirelen, decode_, &m);
+  if (r != Reason::kNone) {
+    malformed_[static_cast<uint32_t>(r)].add();
+    if (config_.malformed == MalformedPolicy::kDrop) {
+      drops_[static_cast<uint32_t>(r)].add();
+      return Verdict::kDrop;
+    }
+    return Verdict::kForward;  // an L2 bridge passes what it does not understand
+  }
+  if (m.anomaly != Reason::kNone) {
+    anomalies_[static_cast<uint32_t>(m.anomaly)].add();
+  }
+  if (m.ip_layers == 0) {
+    non_ip_.add();
+    return Verdict::kForward;
+  }
+  Verdict v = track(p, m, m.outer, false);
+  if (m.ip_layers == 2 && v == Verdict::kForward) {
+    tunnel_packets_[static_cast<uint32_t>(m.tunnel)].add();
+    v = track(p, m, m.inner, true);
+  }
+  return v;
+}
+
+Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer& L,
+                          bool inner) noexcept {
+  if (L.truncated) {
+    truncated_.add();
+  }
+  if (L.frag == Frag::kLater) {
+    frag_later_.add();
+    uint32_t gen = 0;
+    const uint32_t idx = frags_.find(L, &gen);
+    if (idx == kNoFlow || table_.at(idx).gen != gen) {
+      frag_unattributed_.add();
+      return Verdict::kForward;
+    }
+    FlowEntry& e = table_.at(idx);
+    const bool src_is_lo = std::memcmp(L.src, e.key.lo_addr, 16) == 0;
+    const uint32_t dir = src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
+    e.pkts[dir]++;
+    e.bytes[dir] += p.caplen;
+    e.frags++;
+    if (p.ts_ns > e.last_ns) {
+      e.last_ns = p.ts_ns;
+    }
+    return Verdict::kForward;
+  }
+  bool src_is_lo = false;
+  const FlowKey key = makeFlowKey(L, m.vlan_id, &src_is_lo);
+  const uint64_t h = hashFlowKey(key);
+  uint32_t idx = table_.find(key, h);
+  if (idx == kNoFlow) {
+    if (table_.full()) {
+      table_full_.add();
+      switch (config_.table_full) {
+        case TableFullPolicy::kEvictOldestIdle: {
+          const uint32_t victim = table_.pickVictim();
+          if (victim == kNoFlow) {
+            untracked_packets_.add();
+            return Verdict::kForward;
+          }
+          endFlow(&table_.at(victim), EndReason::kForced);
+          table_.remove(victim);
+          flows_evicted_.add();
+          break;
+        }
+        case TableFullPolicy::kForwardUntracked:
+          untracked_packets_.add();
+          return Verdict::kForward;
+        case TableFullPolicy::kDrop:
+          drops_[static_cast<uint32_t>(Reason::kTableFull)].add();
+          return Verdict::kDrop;
+      }
+    }
+    idx = table_.insert(key, h, p.ts_ns);
+    flows_created_.add();
+    FlowEntry& e = table_.at(idx);
+    e.client_is_lo = src_is_lo ? 1 : 0;
+    e.is_inner = inner ? 1 : 0;
+    e.tunnel = inner ? static_cast<uint8_t>(m.tunnel) : 0;
+    ndpi_.attach(&e);
+  }
+  FlowEntry& e = table_.at(idx);
+  const uint32_t dir = src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
+  e.pkts[dir]++;
+  e.bytes[dir] += p.caplen;  // frame bytes incl. Ethernet, as ndpiReader counts
+  if (p.ts_ns > e.last_ns) {
+    e.last_ns = p.ts_ns;
+  }
+  if (L.frag == Frag::kFirst) {
+    frag_first_.add();
+    e.frags++;
+    frags_.insert(L, idx, e.gen);
+  }
+  if (L.proto == kIpProtoTcp && L.has_l4) {
+    if (updateTcp(&e, dir, L.tcp_flags)) {
+      flows_closed_tcp_.add();
+      table_.reschedule(idx);
+    }
+  }
+  // Half a packet misleads dissectors; ndpiReader skips cut frames as well.
+  if (e.classify == ClassifyState::kPending && !L.truncated) {
+    const uint64_t total = e.pkts[0] + e.pkts[1];
+    const bool enough = (L.proto == kIpProtoTcp && total > config_.ndpi_max_packets_tcp) ||
+                        (L.proto == kIpProtoUdp && total > config_.ndpi_max_packets_udp);
+    ndpi_.feed(&e, p.data + L.l3_offset, p.caplen - L.l3_offset, p.ts_ns / 1000000u, enough);
+  }
+  return Verdict::kForward;
+}
+
+void EngineImpl::endFlow(FlowEntry* e, EndReason r) noexcept {
+  ndpi_.finishAtEnd(e);
+  if (sink_ != nullptr) {
+    const std::string_view line = formatFlowRecord(json_, *e, ndpi_, r, config_.worker_id);
+    if (json_.truncated()) {
+      flow_records_truncated_.add();
+    }
+    sink_->onFlowRecord(line);
+  }
+  flow_records_.add();
+  ndpi_.releaseMeta(e);
+}
+
+class WorkerLabel {
+ public:
+  explicit WorkerLabel(uint32_t id) { n_ = std::snprintf(buf_, sizeof(buf_), "%u", id); }
+  std::string_view view() const { return std::string_view(buf_, static_cast<size_t>(n_)); }
+
+ private:
+  char buf_[16];
+  int n_;
+};
+
+void EngineImpl::visitCounters(CounterVisitor& v) const {
+  static constexpr std::string_view kSides[2] = {"inside", "outside"};
+  for (int s = 0; s < 2; ++s) {
+    v.counter("xborder_rx_packets_total", "side", kSides[s], rx_packets_[s].get());
+    v.counter("xborder_rx_bytes_total", "side", kSides[s], rx_bytes_[s].get());
+  }
+  for (uint32_t i = 1; i < kReasonCount; ++i) {
+    const std::string_view name = kReasonNames[i];
+    if (isMalformed(static_cast<Reason>(i))) {
+      v.counter("xborder_malformed_total", "reason", name, malformed_[i].get());
+      v.counter("xborder_anomalies_total", "reason", name, anomalies_[i].get());
+    }
+    v.counter("xborder_drops_total", "reason", name, drops_[i].get());
+  }
+  for (uint32_t t = 1; t < kTunnelCount; ++t) {
+    v.counter("xborder_tunnel_packets_total", "type", kTunnelNames[t], tunnel_packets_[t].get());
+  }
+  v.counter("xborder_fragments_total", "kind", "first", frag_first_.get());
+  v.counter("xborder_fragments_total", "kind", "later", frag_later_.get());
+  v.counter("xborder_fragments_total", "kind", "unattributed", frag_unattributed_.get());
+  const WorkerLabel w(config_.worker_id);
+  const std::string_view wl = w.view();
+  v.counter("xborder_non_ip_packets_total", "worker", wl, non_ip_.get());
+  v.counter("xborder_truncated_packets_total", "worker", wl, truncated_.get());
+  v.counter("xborder_flows_active", "worker", wl, flows_active_.get());
+  v.counter("xborder_flows_created_total", "worker", wl, flows_created_.get());
+  v.counter("xborder_flows_expired_total", "worker", wl, flows_expired_.get());
+  v.counter("xborder_flows_evicted_total", "worker", wl, flows_evicted_.get());
+  v.counter("xborder_flows_tcp_closed_total", "worker", wl, flows_closed_tcp_.get());
+  v.counter("xborder_flows_table_full_total", "worker", wl, table_full_.get());
+  v.counter("xborder_untracked_packets_total", "worker", wl, untracked_packets_.get());
+  v.counter("xborder_flow_records_total", "worker", wl, flow_records_.get());
+  v.counter("xborder_flow_records_truncated_total", "worker", wl, flow_records_truncated_.get());
+  v.counter("xborder_ndpi_detections_total", "worker", wl, ndpi_.detections());
+  v.counter("xborder_ndpi_giveups_total", "worker", wl, ndpi_.giveups());
+  v.counter("xborder_ndpi_packets_total", "worker", wl, ndpi_.packetsFed());
+  v.counter("xborder_ndpi_pool_exhausted_total", "worker", wl, ndpi_.poolExhausted());
+  v.counter("xborder_ndpi_meta_truncated_total", "worker", wl, ndpi_.metaTruncated());
+}
 
 }  // namespace
 
 std::unique_ptr<Engine> Engine::create(const EngineConfig& config, FlowLogSink* sink,
                                        std::string* error) {
-  return std::make_unique<EngineImpl>(config, sink);
+  std::unique_ptr<EngineImpl> e(new (std::nothrow) EngineImpl(config, sink));
+  if (!e) {
+    if (error) *error = "out of memory creating the engine";
+    return nullptr;
+  }
+  if (!e->init(error)) {
+    return nullptr;
+  }
+  return e;
 }
 
 }  // namespace xborder::dp

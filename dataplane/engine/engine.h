@@ -51,6 +51,11 @@ struct EngineConfig {
   MalformedPolicy malformed = MalformedPolicy::kForward;
   TableFullPolicy table_full = TableFullPolicy::kEvictOldestIdle;
   bool decap_tunnels = true;  // GRE, VXLAN, GTP-U, IP-in-IP: track the inner flow
+  // Flows being classified at once (each holds ~688 B of nDPI state until done);
+  // 0 = min(flow_capacity, 65536). Also sizes the extracted-metadata pool.
+  uint32_t ndpi_pool_size = 0;
+  // Work units per advanceTime() call (flows visited + wheel seconds advanced).
+  uint32_t expire_budget = 4096;
 };
 
 // Receives each finished flow as one JSON line (Suricata EVE "flow" field names,

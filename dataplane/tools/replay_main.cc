@@ -1,0 +1,292 @@
+// xborder-replay: drives the packet engine from pcap/pcapng files, without EAL.
+// Used for the oracle comparison, the dry run and the callgrind benchmark.
+#include <pcap/pcap.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dataplane/engine/engine.h"
+
+namespace {
+
+constexpr const char* kUsage = R"(usage: xborder-replay [options] CAPTURE...
+
+Replays pcap/pcapng captures (Ethernet) through the xborder packet engine
+(decode, flow tracking, nDPI classification, flow log) without DPDK/EAL.
+All captures go through one engine, in order; run once per capture to keep
+their flows apart.
+
+options:
+  --flow-log FILE      write one JSON flow record per line to FILE ('-' = stdout)
+  --in-memory          load every packet into memory before processing, so the
+                       timing (and callgrind) excludes file I/O
+  --loop N             process the loaded packets N times (implies --in-memory);
+                       each pass is shifted in time past every idle timeout, so
+                       every flow is created and classified again
+  --capacity N         flow table capacity per worker (default 1048576)
+  --ndpi-pool N        flows classified at once (default min(capacity, 65536))
+  --malformed POLICY   forward (default) or drop
+  --table-full POLICY  evict (default), forward or drop
+  --no-decap           do not decapsulate tunnels
+  --side inside|outside  side the packets are said to arrive on (default inside)
+  --counters           print every counter (Prometheus text) to stderr
+  --quiet              print nothing but errors
+  -h, --help           this text
+
+exit status: 0 on success, 1 on a usage or capture error (one line on stderr).
+)";
+
+struct Packet {
+  uint64_t ts_ns;
+  uint32_t caplen;
+  uint32_t wirelen;
+  uint32_t offset;  // into the arena
+};
+
+class FileSink final : public xborder::dp::FlowLogSink {
+ public:
+  explicit FileSink(FILE* f) : f_(f) {}
+  void onFlowRecord(std::string_view line) noexcept override {
+    std::fwrite(line.data(), 1, line.size(), f_);
+    std::fputc('\n', f_);
+    ++records_;
+  }
+  uint64_t records() const { return records_; }
+
+ private:
+  FILE* f_;
+  uint64_t records_ = 0;
+};
+
+class CountingSink final : public xborder::dp::FlowLogSink {
+ public:
+  void onFlowRecord(std::string_view) noexcept override { ++records_; }
+  uint64_t records() const { return records_; }
+
+ private:
+  uint64_t records_ = 0;
+};
+
+class PrintVisitor final : public xborder::dp::CounterVisitor {
+ public:
+  void counter(std::string_view name, std::string_view k, std::string_view v,
+               uint64_t value) override {
+    std::fprintf(stderr, "%.*s{%.*s=\"%.*s\"} %llu\n", static_cast<int>(name.size()),
+                 name.data(), static_cast<int>(k.size()), k.data(), static_cast<int>(v.size()),
+                 v.data(), static_cast<unsigned long long>(value));
+  }
+};
+
+[[noreturn]] void fail(const std::string& msg) {
+  std::fprintf(stderr, "xborder-replay: %s\n", msg.c_str());
+  std::exit(1);
+}
+
+bool parseU32(const char* s, uint32_t* out) {
+  char* end = nullptr;
+  const unsigned long v = std::strtoul(s, &end, 10);
+  if (end == s || *end != '\0' || v > 0xFFFFFFFFul) {
+    return false;
+  }
+  *out = static_cast<uint32_t>(v);
+  return true;
+}
+
+// Streams or loads one capture. `emit` gets every packet.
+template <class F>
+void readCapture(const std::string& path, F&& emit) {
+  char err[PCAP_ERRBUF_SIZE];
+  pcap_t* pc = pcap_open_offline_with_tstamp_precision(path.c_str(),
+                                                       PCAP_TSTAMP_PRECISION_NANO, err);
+  if (pc == nullptr) {
+    fail("cannot open " + path + ": " + err);
+  }
+  if (pcap_datalink(pc) != DLT_EN10MB) {
+    pcap_close(pc);
+    fail(path + ": link type is not Ethernet (DLT_EN10MB)");
+  }
+  pcap_pkthdr* h = nullptr;
+  const u_char* data = nullptr;
+  int rc;
+  while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
+    const uint64_t ts = static_cast<uint64_t>(h->ts.tv_sec) * 1000000000ull +
+                        static_cast<uint64_t>(h->ts.tv_usec);  // nano precision
+    emit(ts, data, h->caplen, h->len);
+  }
+  // A capture cut mid-packet (rc == -1) still gives us every whole packet before it.
+  pcap_close(pc);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace xborder::dp;
+  EngineConfig cfg;
+  std::string flow_log;
+  std::vector<std::string> files;
+  bool in_memory = false, print_counters = false, quiet = false;
+  uint32_t loops = 1;
+  Side side = Side::kInside;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    auto next = [&]() -> const char* {
+      if (i + 1 >= argc) fail("option " + std::string(a) + " needs a value (try --help)");
+      return argv[++i];
+    };
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "--flow-log") {
+      flow_log = next();
+    } else if (a == "--in-memory") {
+      in_memory = true;
+    } else if (a == "--loop") {
+      if (!parseU32(next(), &loops) || loops == 0) fail("--loop needs a positive integer");
+      in_memory = true;
+    } else if (a == "--capacity") {
+      if (!parseU32(next(), &cfg.flow_capacity) || cfg.flow_capacity == 0)
+        fail("--capacity needs a positive integer");
+    } else if (a == "--ndpi-pool") {
+      if (!parseU32(next(), &cfg.ndpi_pool_size)) fail("--ndpi-pool needs an integer");
+    } else if (a == "--malformed") {
+      const std::string_view v = next();
+      if (v == "forward") cfg.malformed = MalformedPolicy::kForward;
+      else if (v == "drop") cfg.malformed = MalformedPolicy::kDrop;
+      else fail("--malformed must be forward or drop");
+    } else if (a == "--table-full") {
+      const std::string_view v = next();
+      if (v == "evict") cfg.table_full = TableFullPolicy::kEvictOldestIdle;
+      else if (v == "forward") cfg.table_full = TableFullPolicy::kForwardUntracked;
+      else if (v == "drop") cfg.table_full = TableFullPolicy::kDrop;
+      else fail("--table-full must be evict, forward or drop");
+    } else if (a == "--no-decap") {
+      cfg.decap_tunnels = false;
+    } else if (a == "--side") {
+      const std::string_view v = next();
+      if (v == "inside") side = Side::kInside;
+      else if (v == "outside") side = Side::kOutside;
+      else fail("--side must be inside or outside");
+    } else if (a == "--counters") {
+      print_counters = true;
+    } else if (a == "--quiet") {
+      quiet = true;
+    } else if (!a.empty() && a[0] == '-' && a != "-") {
+      fail("unknown option " + std::string(a) + " (try --help)");
+    } else {
+      files.emplace_back(a);
+    }
+  }
+  if (files.empty()) {
+    fail("no capture given (try --help)");
+  }
+
+  FILE* log = nullptr;
+  if (!flow_log.empty()) {
+    log = flow_log == "-" ? stdout : std::fopen(flow_log.c_str(), "w");
+    if (log == nullptr) fail("cannot write " + flow_log + ": " + std::strerror(errno));
+  }
+  FileSink file_sink(log);
+  CountingSink count_sink;
+  FlowLogSink* sink = log ? static_cast<FlowLogSink*>(&file_sink) : &count_sink;
+
+  std::string error;
+  std::unique_ptr<Engine> engine = Engine::create(cfg, sink, &error);
+  if (!engine) fail("engine: " + error);
+
+  constexpr uint16_t kBurst = 32;
+  PacketIn burst[kBurst];
+  Verdict verdicts[kBurst];
+  uint16_t n = 0;
+  uint64_t packets = 0, dropped = 0, last_ts = 0;
+  auto flush = [&]() {
+    if (n == 0) return;
+    engine->processBurst(burst, n, verdicts);
+    for (uint16_t i = 0; i < n; ++i) dropped += verdicts[i] == Verdict::kDrop;
+    engine->advanceTime(last_ts);
+    n = 0;
+  };
+
+  std::vector<uint8_t> arena;
+  std::vector<Packet> loaded;
+  std::vector<std::vector<uint8_t>> stream_bufs(kBurst);  // streaming: copies per burst slot
+  std::chrono::steady_clock::time_point t0;
+  if (in_memory) {
+    for (const auto& f : files) {
+      readCapture(f, [&](uint64_t ts, const uint8_t* d, uint32_t cap, uint32_t wire) {
+        loaded.push_back(Packet{ts, cap, wire, static_cast<uint32_t>(arena.size())});
+        arena.insert(arena.end(), d, d + cap);
+      });
+    }
+    uint64_t span = 0;
+    if (!loaded.empty()) {
+      uint64_t lo = loaded.front().ts_ns, hi = lo;
+      for (const auto& p : loaded) {
+        lo = p.ts_ns < lo ? p.ts_ns : lo;
+        hi = p.ts_ns > hi ? p.ts_ns : hi;
+      }
+      span = hi - lo;
+    }
+    // Each pass starts after every flow of the previous one has timed out.
+    const uint64_t shift = span + 2 * 3600 * 1000000000ull;
+    t0 = std::chrono::steady_clock::now();
+    for (uint32_t l = 0; l < loops; ++l) {
+      for (const auto& p : loaded) {
+        PacketIn& in = burst[n++];
+        in.data = arena.data() + p.offset;
+        in.caplen = p.caplen;
+        in.wirelen = p.wirelen;
+        in.ts_ns = p.ts_ns + l * shift;
+        in.side = side;
+        last_ts = in.ts_ns > last_ts ? in.ts_ns : last_ts;
+        ++packets;
+        if (n == kBurst) flush();
+      }
+    }
+    flush();
+  } else {
+    t0 = std::chrono::steady_clock::now();
+    for (const auto& f : files) {
+      readCapture(f, [&](uint64_t ts, const uint8_t* d, uint32_t cap, uint32_t wire) {
+        // libpcap reuses its buffer on the next read: copy while the burst fills.
+        auto& buf = stream_bufs[n];
+        buf.assign(d, d + cap);
+        PacketIn& in = burst[n++];
+        in.data = buf.data();
+        in.caplen = cap;
+        in.wirelen = wire;
+        in.ts_ns = ts;
+        in.side = side;
+        last_ts = ts > last_ts ? ts : last_ts;
+        ++packets;
+        if (n == kBurst) flush();
+      });
+    }
+    flush();
+  }
+  engine->flushAll(last_ts);
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (log != nullptr && log != stdout) std::fclose(log);
+  else if (log == stdout) std::fflush(stdout);
+
+  if (print_counters) {
+    PrintVisitor pv;
+    engine->visitCounters(pv);
+  }
+  if (!quiet) {
+    const uint64_t records = log ? file_sink.records() : count_sink.records();
+    std::fprintf(stderr,
+                 "xborder-replay: %llu packets, %llu dropped, %llu flow records, %.3f s, "
+                 "%.0f packets/s%s\n",
+                 static_cast<unsigned long long>(packets), static_cast<unsigned long long>(dropped),
+                 static_cast<unsigned long long>(records), secs, secs > 0 ? packets / secs : 0.0,
+                 in_memory ? " (in memory)" : " (incl. file reading)");
+  }
+  return 0;
+}
