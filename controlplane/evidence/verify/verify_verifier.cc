@@ -1,0 +1,626 @@
+#include "controlplane/evidence/verify/verify_verifier.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+#include "controlplane/evidence/bundle/bundle_digest.h"
+#include "controlplane/evidence/bundle/bundle_frames.h"
+#include "controlplane/evidence/bundle/bundle_manifest.h"
+#include "controlplane/evidence/bundle/bundle_proof_files.h"
+#include "controlplane/evidence/bundle/bundle_tar.h"
+#include "controlplane/evidence/crypto/checkpoint.h"
+#include "controlplane/evidence/crypto/signed_note.h"
+#include "controlplane/evidence/merkle/merkle_tree.h"
+#include "controlplane/evidence/merkle/merkle_verify.h"
+#include "controlplane/evidence/record/record_check.h"
+#include "controlplane/evidence/verify/verify_adapters.h"
+
+namespace xborder::evidence::verify {
+namespace {
+
+using bundle::av;
+using bundle::toHex;
+
+constexpr const char* kManifestJson = "MANIFEST.json";
+constexpr const char* kManifestSig = "MANIFEST.sig";
+
+std::string rawOf(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+struct CheckpointInfo {
+  std::string file;
+  crypto::Checkpoint cp;
+  std::string body;
+  std::string note;
+  bool valid = false;
+};
+
+class Run {
+ public:
+  Run(const VerifyOptions& o) : opt_(o) {}
+
+  absl::StatusOr<v1::Result> go(std::string_view archive);
+
+ private:
+  void add(uint32_t step, std::string id, v1::Status st, std::string location, std::string detail) {
+    v1::Check* c = res_.add_checks();
+    c->set_step(step);
+    c->set_id(std::move(id));
+    c->set_status(st);
+    c->set_location(std::move(location));
+    c->set_detail(std::move(detail));
+    if (st == v1::FAIL) failed_ = true;
+  }
+  void notRun(uint32_t from_step) {
+    static const char* kNames[] = {"", "archive", "manifest", "checkpoints", "append-only",
+                                   "records", "semantics", "cited", "envelopes"};
+    for (uint32_t s = from_step; s <= 8; ++s) {
+      add(s, absl::StrCat(kNames[s], ".not-run"), v1::UNVERIFIABLE, "",
+          "not run: an earlier check failed, so nothing in the bundle is authenticated");
+    }
+  }
+  bool readTrust();
+  bool stepArchive(std::string_view archive);
+  bool stepManifest();
+  void stepCheckpoints();
+  void stepAppendOnly();
+  void stepRecords();
+  void stepCited();
+  void addCount(const std::string& dim, const std::string& key) {
+    if (!key.empty()) ++counts_[{dim, key}];
+  }
+
+  const VerifyOptions& opt_;
+  v1::Result res_;
+  bool failed_ = false;
+  std::vector<crypto::NoteVerifier> verifiers_;
+  std::optional<Hasher> hasher_;
+  std::string top_;
+  std::map<std::string, std::string> files_;  // path (without top dir) -> bytes
+  bundle::v1::Manifest manifest_;
+  std::map<uint64_t, CheckpointInfo> cps_;    // valid checkpoints by size
+  std::optional<crypto::Checkpoint> since_;
+  std::vector<std::string> records_;          // payloads of records [from, to)
+  bool records_ok_ = false;
+  std::map<std::pair<std::string, std::string>, uint64_t> counts_;
+};
+
+bool Run::readTrust() {
+  for (const auto& vk : opt_.trust.log_vkeys()) {
+    auto v = crypto::NoteVerifier::fromVkey(vk);
+    if (!v.ok()) return false;
+    verifiers_.push_back(*std::move(v));
+  }
+  auto alg = parseHashAlg(opt_.trust.hash());
+  if (!alg || verifiers_.empty() || opt_.trust.origin().empty()) return false;
+  hasher_.emplace(*alg);
+  return true;
+}
+
+bool Run::stepArchive(std::string_view archive) {
+  auto entries = bundle::readTar(archive);
+  if (!entries.ok()) {
+    add(1, "archive.structure", v1::FAIL, "archive", std::string(entries.status().message()));
+    return false;
+  }
+  bool ok = true;
+  for (const auto& p : bundle::checkHygiene(*entries)) {
+    add(1, "archive.hygiene", v1::FAIL, p.path, p.reason);
+    ok = false;
+  }
+  if (!ok) return false;
+  // Everything must sit under one top directory EVB-... (§5.1).
+  for (const auto& e : *entries) {
+    std::string_view p = e.path;
+    size_t slash = p.find('/');
+    std::string top(p.substr(0, slash));
+    if (top_.empty()) top_ = top;
+    if (top != top_ || !top_.starts_with("EVB-")) {
+      add(1, "archive.layout", v1::FAIL, e.path, "entry outside the bundle's EVB-... directory");
+      return false;
+    }
+    if (e.type != '0') continue;
+    if (slash == std::string_view::npos) {
+      add(1, "archive.layout", v1::FAIL, e.path, "file at the archive root");
+      return false;
+    }
+    files_[std::string(p.substr(slash + 1))] = e.data;
+  }
+  res_.mutable_identity()->set_bundle_name(top_);
+  if (!files_.count(kManifestJson) || !files_.count(kManifestSig)) {
+    add(1, "archive.manifest-present", v1::FAIL, files_.count(kManifestJson) ? kManifestSig : kManifestJson,
+        "missing");
+    return false;
+  }
+  // Files not in the manifest (checked before trusting anything it says: listing only).
+  auto m = bundle::manifestFromJson(files_[kManifestJson]);
+  if (!m.ok()) {
+    add(1, "archive.manifest-parse", v1::FAIL, kManifestJson, std::string(m.status().message()));
+    return false;
+  }
+  manifest_ = *std::move(m);
+  std::set<std::string> listed;
+  for (const auto& f : manifest_.files()) {
+    if (!listed.insert(f.path()).second) {
+      add(1, "archive.manifest-duplicate", v1::FAIL, f.path(), "listed twice in MANIFEST.json");
+      ok = false;
+    }
+  }
+  for (const auto& [path, data] : files_) {
+    if (path == kManifestJson || path == kManifestSig) continue;
+    if (!listed.count(path)) {
+      add(1, "archive.unlisted-file", v1::FAIL, path, "file not listed in MANIFEST.json");
+      ok = false;
+    }
+  }
+  if (ok) add(1, "archive.hygiene", v1::PASS, "", absl::StrCat(entries->size(), " entries, no links, no '..'"));
+  return ok;
+}
+
+bool Run::stepManifest() {
+  const std::string& json = files_[kManifestJson];
+  auto opened = crypto::openNote(files_[kManifestSig], verifiers_);
+  if (!opened.ok()) {
+    add(2, "manifest.signature", v1::FAIL, kManifestSig, std::string(opened.status().message()));
+    return false;
+  }
+  if (opened->text != bundle::manifestNoteBody(json)) {
+    add(2, "manifest.signature", v1::FAIL, kManifestSig, "signed digests do not match MANIFEST.json");
+    return false;
+  }
+  if (opt_.trust.policy().require_sm2() &&
+      std::none_of(opened->verified.begin(), opened->verified.end(), [&](const crypto::NoteSignature& s) {
+        for (const auto& v : verifiers_) {
+          if (v.name() == s.name && v.keyId() == s.key_id) return v.keyType() == crypto::KeyType::kSm2;
+        }
+        return false;
+      })) {
+    add(2, "manifest.signature", v1::FAIL, kManifestSig, "policy requires an SM2 signature; none verified");
+    return false;
+  }
+  add(2, "manifest.signature", v1::PASS, kManifestSig,
+      absl::StrCat(opened->verified.size(), " trusted signature(s)"));
+  auto* id = res_.mutable_identity();
+  id->set_manifest_sha256(toHex(bundle::sha256Bytes(json)));
+  id->set_manifest_sm3(toHex(bundle::sm3Bytes(json)));
+  id->set_origin(manifest_.origin());
+  id->set_hash(manifest_.profile().hash());
+  id->set_range_from(manifest_.range_from());
+  id->set_range_to(manifest_.range_to());
+  id->set_created_at(manifest_.created_at());
+  id->set_generator(manifest_.generator());
+
+  bool ok = true;
+  if (manifest_.format() != bundle::kBundleFormat) {
+    add(2, "manifest.format", v1::UNVERIFIABLE, kManifestJson, absl::StrCat("unknown format '", manifest_.format(), "'"));
+    ok = false;
+  }
+  if (manifest_.origin() != opt_.trust.origin()) {
+    add(2, "manifest.origin", v1::FAIL, kManifestJson,
+        absl::StrCat("origin '", manifest_.origin(), "' is not the enrolled '", opt_.trust.origin(), "'"));
+    ok = false;
+  }
+  if (manifest_.profile().hash() != opt_.trust.hash()) {
+    add(2, "manifest.profile", v1::FAIL, kManifestJson,
+        absl::StrCat("hash '", manifest_.profile().hash(), "' but the enrolled log uses '", opt_.trust.hash(), "'"));
+    ok = false;
+  }
+  if (manifest_.range_from() > manifest_.range_to()) {
+    add(2, "manifest.range", v1::FAIL, kManifestJson, "range_from > range_to");
+    ok = false;
+  }
+  for (const auto& f : manifest_.files()) {
+    auto it = files_.find(f.path());
+    if (it == files_.end()) {
+      add(2, "manifest.file", v1::FAIL, f.path(), "listed in MANIFEST.json but missing");
+      ok = false;
+      continue;
+    }
+    const std::string& d = it->second;
+    if (d.size() != f.size() || toHex(bundle::sha256Bytes(d)) != f.sha256() || toHex(bundle::sm3Bytes(d)) != f.sm3()) {
+      add(2, "manifest.file", v1::FAIL, f.path(), "size, SHA-256 or SM3 differs from MANIFEST.json");
+      ok = false;
+      continue;
+    }
+    v1::FileRow* row = res_.add_files();
+    row->set_path(f.path());
+    row->set_size(f.size());
+    row->set_sha256(f.sha256());
+    row->set_sm3(f.sm3());
+  }
+  if (ok) add(2, "manifest.files", v1::PASS, kManifestJson, absl::StrCat(manifest_.files_size(), " files match SHA-256 and SM3"));
+  if (auto it = files_.find("keys/appliance-chain.pem"); it != files_.end()) {
+    res_.mutable_identity()->set_cert_sha256(toHex(bundle::sha256Bytes(it->second)));
+    res_.mutable_identity()->set_cert_sm3(toHex(bundle::sm3Bytes(it->second)));
+    res_.mutable_identity()->set_cert_subject(certificateSubject(it->second));
+  }
+  return ok;
+}
+
+void Run::stepCheckpoints() {
+  bool ok = true;
+  std::map<uint64_t, std::vector<CheckpointInfo>> by_size;
+  size_t n = 0;
+  for (const auto& [path, data] : files_) {
+    if (!path.starts_with("checkpoints/") || !path.ends_with(".note")) continue;
+    ++n;
+    std::string stem = path.substr(12, path.size() - 12 - 5);
+    std::string size_part = stem.substr(0, stem.find('-'));
+    auto opened = crypto::openCheckpoint(data, verifiers_, opt_.trust.origin());
+    if (!opened.ok()) {
+      add(3, "checkpoint.signature", v1::FAIL, path, std::string(opened.status().message()));
+      ok = false;
+      continue;
+    }
+    auto named = bundle::parseDecimal(size_part);
+    if (!named.ok() || *named != opened->checkpoint.size) {
+      add(3, "checkpoint.name", v1::FAIL, path,
+          absl::StrCat("file name does not match its size ", opened->checkpoint.size));
+      ok = false;
+      continue;
+    }
+    CheckpointInfo ci{path, opened->checkpoint, opened->note.text, data, true};
+    by_size[ci.cp.size].push_back(std::move(ci));
+  }
+  if (since_) {
+    CheckpointInfo ci{"--since", *since_, "", "", true};
+    by_size[since_->size].push_back(ci);
+  }
+  for (auto& [size, list] : by_size) {
+    bool equivocation = false;
+    for (const auto& c : list) equivocation |= c.cp.root != list.front().cp.root;
+    if (equivocation) {
+      add(3, "checkpoint.equivocation", v1::FAIL, absl::StrCat("checkpoint ", size),
+          "two validly signed checkpoints of the same size with different roots (split view)");
+      ok = false;
+      continue;
+    }
+    for (auto& c : list) {
+      if (c.file != "--since") {
+        cps_[size] = c;
+        break;
+      }
+    }
+  }
+  // RFC 3161 tokens over each checkpoint body, validated at genTime.
+  for (auto& [size, ci] : cps_) {
+    v1::CheckpointRow* row = res_.add_checkpoints();
+    row->set_size(size);
+    row->set_root_hex(toHex(ci.cp.root));
+    auto opened = crypto::openNote(ci.note, verifiers_);
+    if (opened.ok()) {
+      for (const auto& s : opened->verified) {
+        auto v = std::find_if(verifiers_.begin(), verifiers_.end(),
+                              [&](const auto& k) { return k.keyId() == s.key_id && k.name() == s.name; });
+        row->add_signatures(absl::StrCat(s.name, " (", av(crypto::keyTypeName(v->keyType())), ")"));
+      }
+    }
+    std::string tsr_path = absl::StrCat("checkpoints/", size, ".tsr");
+    auto tsr = files_.find(tsr_path);
+    std::string cp_status = "PASS";
+    if (tsr == files_.end()) {
+      if (opt_.trust.policy().require_tsa()) {
+        add(3, "checkpoint.timestamp", v1::UNVERIFIABLE, tsr_path, "no RFC 3161 token for this checkpoint");
+        cp_status = "UNVERIFIABLE";
+      }
+    } else {
+      auto t = verifyTimestamp(tsr->second, ci.body, *hasher_, opt_.trust);
+      if (!t.ok()) {
+        add(3, "checkpoint.timestamp", v1::FAIL, tsr_path, std::string(t.status().message()));
+        ok = false;
+        cp_status = "FAIL";
+      } else {
+        row->set_tsa_gen_time(t->gen_time);
+        row->set_tsa_name(t->tsa_name);
+      }
+    }
+    row->set_status(cp_status);
+  }
+  if (cps_.empty()) {
+    add(3, "checkpoint.present", v1::UNVERIFIABLE, "checkpoints/", "no checkpoint in the bundle");
+  } else if (ok) {
+    add(3, "checkpoint.signature", v1::PASS, "checkpoints/", absl::StrCat(n, " checkpoint(s) verified, no equivocation"));
+  }
+}
+
+void Run::stepAppendOnly() {
+  bool ok = true;
+  std::vector<std::pair<uint64_t, std::string>> chain;  // size, root
+  if (since_) chain.push_back({since_->size, since_->root});
+  for (const auto& [size, ci] : cps_) {
+    if (!since_ || size > since_->size) chain.push_back({size, ci.cp.root});
+  }
+  if (since_ && (cps_.empty() || cps_.rbegin()->first < since_->size)) {
+    add(4, "append-only.since", v1::FAIL, absl::StrCat("checkpoint ", cps_.empty() ? 0 : cps_.rbegin()->first),
+        absl::StrCat("rollback: the bundle's latest checkpoint is older than the regulator's last-seen size ",
+                     since_->size));
+    return;
+  }
+  uint64_t from = manifest_.range_from();
+  for (size_t i = 1; i < chain.size(); ++i) {
+    auto [a, ra] = chain[i - 1];
+    auto [b, rb] = chain[i];
+    std::string path = absl::StrCat("proofs/consistency/", a, "-", b, ".txt");
+    auto it = files_.find(path);
+    if (it == files_.end()) {
+      // Recomputing both roots from the records (step 5) proves the same thing.
+      if (a >= from && a > 0) continue;
+      if (a == 0) continue;
+      add(4, "append-only.consistency", v1::UNVERIFIABLE, path, "consistency proof missing");
+      ok = false;
+      continue;
+    }
+    auto cf = bundle::parseConsistency(it->second);
+    if (!cf.ok() || cf->old_size != a || cf->new_size != b) {
+      add(4, "append-only.consistency", v1::FAIL, path,
+          cf.ok() ? "sizes in the file do not match its name" : std::string(cf.status().message()));
+      ok = false;
+      continue;
+    }
+    auto st = merkle::verifyConsistency(*hasher_, a, b, cf->hashes, ra, rb);
+    if (!st.ok()) {
+      add(4, "append-only.consistency", v1::FAIL, path,
+          absl::StrCat("checkpoint ", b, " is not an extension of checkpoint ", a, ": ", st.message()));
+      ok = false;
+    }
+  }
+  if (ok) {
+    add(4, "append-only.consistency", v1::PASS, "proofs/consistency/",
+        since_ ? absl::StrCat("consistent with the regulator's last-seen checkpoint ", since_->size)
+               : "sizes increase and every consistency proof holds (no --since given)");
+  }
+}
+
+void Run::stepRecords() {
+  const uint64_t from = manifest_.range_from(), to = manifest_.range_to();
+  std::string path = absl::StrCat("records/", from, "-", to, ".frames");
+  auto it = files_.find(path);
+  if (it == files_.end()) {
+    add(5, "records.frames", from == to ? v1::PASS : v1::FAIL, path, from == to ? "empty range" : "records file missing");
+    return;
+  }
+  auto frames = bundle::parseFrameFile(it->second);
+  if (!frames.ok()) {
+    add(5, "records.frames", v1::FAIL, path, std::string(frames.status().message()));
+    return;
+  }
+  if (frames->size() != to - from) {
+    add(5, "records.count", v1::FAIL, path,
+        absl::StrCat("holds ", frames->size(), " records; MANIFEST.json range [", from, ", ", to, ") needs ", to - from));
+    return;
+  }
+  // Seed the tree with the compact range of [0, from) for incremental bundles.
+  std::optional<CompactRange> tree;
+  if (from == 0) {
+    tree.emplace(*hasher_);
+  } else {
+    std::string cpath = absl::StrCat("proofs/compact/", from, ".txt");
+    auto c = files_.find(cpath);
+    if (c == files_.end()) {
+      add(5, "records.compact", v1::UNVERIFIABLE, cpath, "incremental bundle without the compact range of [0, from)");
+      return;
+    }
+    auto cf = bundle::parseCompact(c->second);
+    std::vector<Hash> hs;
+    if (cf.ok()) {
+      for (const auto& h : cf->hashes) hs.push_back(*hashFromBytes(h));
+    }
+    auto cr = cf.ok() && cf->size == from ? CompactRange::fromHashes(*hasher_, from, std::move(hs))
+                                          : absl::StatusOr<CompactRange>(absl::InvalidArgumentError("bad compact range"));
+    if (!cr.ok()) {
+      add(5, "records.compact", v1::FAIL, cpath, std::string(cr.status().message()));
+      return;
+    }
+    tree.emplace(*std::move(cr));
+    if (auto cp = cps_.find(from); cp != cps_.end() && rawOf(tree->root()) != cp->second.cp.root) {
+      add(5, "records.compact", v1::FAIL, cpath, absl::StrCat("does not hash to checkpoint ", from));
+      return;
+    }
+    if (since_ && since_->size == from && rawOf(tree->root()) != since_->root) {
+      add(5, "records.compact", v1::FAIL, cpath, "does not hash to the regulator's last-seen checkpoint");
+      return;
+    }
+  }
+  bool ok = true, unverifiable = false;
+  auto next_cp = cps_.upper_bound(from);
+  int64_t last_time = INT64_MIN;
+  uint64_t prev_cp = from;
+  records_.reserve(frames->size());
+  for (uint64_t i = 0; i < frames->size(); ++i) {
+    const uint64_t index = from + i;
+    std::string_view bytes = (*frames)[i];
+    RecordExpectation expect{index, std::string_view(opt_.trust.origin())};
+    auto rec = parseRecord(bytes, expect);
+    if (!rec.ok()) {
+      bool newer = rec.status().code() == absl::StatusCode::kFailedPrecondition;
+      add(5, newer ? "records.format" : "records.content", newer ? v1::UNVERIFIABLE : v1::FAIL,
+          absl::StrCat("record ", index), std::string(rec.status().message()));
+      (newer ? unverifiable : ok) = newer ? true : false;
+      if (!newer) return;  // fail closed: positions after a bad record mean nothing
+    } else {
+      const auto& r = *rec;
+      addCount("type", evidence::v1::RecordType_Name(r.type()));
+      addCount("tenant", r.tenant());
+      if (r.has_flow()) {
+        addCount("dst_country", r.flow().dst_country());
+        addCount("data_category", r.flow().data_category());
+        addCount("policy_decision", r.flow().policy_decision());
+      }
+      if (r.type() == evidence::v1::RECOVERY || r.type() == evidence::v1::ALARM ||
+          r.type() == evidence::v1::KEY_ROTATION || r.type() == evidence::v1::GAP) {
+        if (res_.anomalies_size() < 1000) {
+          res_.add_anomalies(absl::StrCat("record ", index, ": ", evidence::v1::RecordType_Name(r.type()), " ",
+                                          r.has_recovery() ? r.recovery().reason()
+                                          : r.has_alert()  ? r.alert().kind() + " " + r.alert().detail()
+                                          : r.has_gap()    ? absl::StrCat("lost ", r.gap().lost_count())
+                                                           : std::string()));
+        }
+      }
+      if (r.observed_unix_nanos() < last_time &&
+          last_time - r.observed_unix_nanos() > opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL) {
+        add(6, "semantics.time-order", v1::WARN, absl::StrCat("record ", index), "timestamp goes backwards beyond tolerance");
+      }
+      last_time = std::max(last_time, r.observed_unix_nanos());
+    }
+    tree->append(hasher_->leafHash(bytes));
+    records_.emplace_back(bytes);
+    if (next_cp != cps_.end() && next_cp->first == tree->size()) {
+      if (rawOf(tree->root()) != next_cp->second.cp.root) {
+        add(5, "records.root", v1::FAIL, absl::StrCat("checkpoint ", next_cp->first),
+            absl::StrCat("records [", prev_cp, ", ", next_cp->first, ") do not hash to the signed root"));
+        return;
+      }
+      prev_cp = next_cp->first;
+      ++next_cp;
+    }
+  }
+  if (next_cp != cps_.end()) {
+    add(5, "records.coverage", v1::UNVERIFIABLE, absl::StrCat("checkpoint ", next_cp->first),
+        absl::StrCat("checkpoint size beyond the records in the bundle (", to, ")"));
+    unverifiable = true;
+  }
+  if (!cps_.empty() && cps_.rbegin()->first < to) {
+    add(5, "records.coverage", v1::UNVERIFIABLE, absl::StrCat("record ", cps_.rbegin()->first),
+        absl::StrCat("records [", cps_.rbegin()->first, ", ", to, ") are not covered by a checkpoint"));
+    unverifiable = true;
+  }
+  res_.set_records(frames->size());
+  records_ok_ = ok;
+  if (ok && !unverifiable) {
+    add(5, "records.root", v1::PASS, path,
+        absl::StrCat(frames->size(), " records: frames, CRC32C, index, origin and every checkpoint root match"));
+  }
+}
+
+void Run::stepCited() {
+  const uint64_t from = manifest_.range_from();
+  std::set<uint64_t> cited(manifest_.cited().begin(), manifest_.cited().end());
+  bool ok = true;
+  size_t n = 0;
+  for (const auto& [path, data] : files_) {
+    if (!path.starts_with("proofs/records/") || !path.ends_with(".tlog-proof")) continue;
+    ++n;
+    auto name_idx = bundle::parseDecimal(std::string_view(path).substr(15, path.size() - 15 - 11));
+    v1::CitedRecord* row = res_.add_cited();
+    row->set_proof_sha256(toHex(bundle::sha256Bytes(data)));
+    auto fail = [&](std::string why) {
+      add(7, "cited.proof", v1::FAIL, path, std::move(why));
+      row->set_status("FAIL");
+      ok = false;
+    };
+    auto p = bundle::parseTlogProof(data);
+    if (!p.ok()) { fail(std::string(p.status().message())); continue; }
+    row->set_index(p->index);
+    if (!name_idx.ok() || *name_idx != p->index) { fail("index in the file does not match its name"); continue; }
+    cited.erase(p->index);
+    auto cp = crypto::openCheckpoint(p->checkpoint, verifiers_, opt_.trust.origin());
+    if (!cp.ok()) { fail(absl::StrCat("checkpoint: ", cp.status().message())); continue; }
+    if (auto known = cps_.find(cp->checkpoint.size); known != cps_.end() && known->second.cp.root != cp->checkpoint.root) {
+      fail(absl::StrCat("equivocation: its checkpoint ", cp->checkpoint.size, " differs from the bundle's"));
+      continue;
+    }
+    if (p->index < from || p->index - from >= records_.size()) {
+      add(7, "cited.proof", v1::UNVERIFIABLE, path, "cited record is not in the bundle's records");
+      row->set_status("UNVERIFIABLE");
+      continue;
+    }
+    const std::string& bytes = records_[p->index - from];
+    Hash leaf = hasher_->leafHash(bytes);
+    auto st = merkle::verifyInclusion(*hasher_, p->index, cp->checkpoint.size, rawOf(leaf), p->hashes, cp->checkpoint.root);
+    if (!st.ok()) { fail(absl::StrCat("inclusion proof: ", st.message())); continue; }
+    auto rec = parseRecord(bytes);
+    if (rec.ok()) {
+      row->set_type(evidence::v1::RecordType_Name(rec->type()));
+      if (rec->has_flow()) {
+        row->set_summary(absl::StrCat(rec->tenant(), " -> ", rec->flow().dst_country(), " ", rec->flow().data_category(),
+                                      " ", rec->flow().policy_decision(), " rule ", rec->flow().rule_id()));
+      } else if (rec->has_alert()) {
+        row->set_summary(rec->alert().kind() + " " + rec->alert().detail());
+      } else if (rec->has_system()) {
+        row->set_summary(rec->system().kind() + " " + rec->system().detail());
+      }
+    }
+    row->set_status("PASS");
+  }
+  for (uint64_t missing : cited) {
+    add(7, "cited.proof", v1::FAIL, absl::StrCat("proofs/records/", missing, ".tlog-proof"),
+        "cited in MANIFEST.json but the proof is missing");
+    ok = false;
+  }
+  if (ok) add(7, "cited.proof", v1::PASS, "proofs/records/", absl::StrCat(n, " tlog-proof file(s) verify on their own"));
+}
+
+absl::StatusOr<v1::Result> Run::go(std::string_view archive) {
+  if (!readTrust()) {
+    return absl::InvalidArgumentError("trust file: needs origin, hash (sha256|sm3) and valid log_vkeys");
+  }
+  if (opt_.since_checkpoint) {
+    auto s = crypto::openCheckpoint(*opt_.since_checkpoint, verifiers_, opt_.trust.origin());
+    if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat("--since checkpoint: ", s.status().message()));
+    since_ = s->checkpoint;
+  }
+  if (!stepArchive(archive)) {
+    notRun(2);
+  } else if (!stepManifest()) {
+    notRun(3);
+  } else {
+    stepCheckpoints();
+    stepAppendOnly();
+    stepRecords();
+    if (!failed_) {
+      stepCited();
+    }
+    add(8, "envelopes", v1::SKIPPED, "envelopes/", "not requested (no regulator key given)");
+  }
+  for (const auto& [k, v] : counts_) {
+    v1::Count* c = res_.add_counts();
+    c->set_dimension(k.first);
+    c->set_key(k.second);
+    c->set_count(v);
+  }
+  int code = exitCodeFor(res_);
+  res_.set_exit_code(code);
+  res_.set_verdict(code == 0 ? "VERIFIED" : code == 1 ? "TAMPERED" : "UNVERIFIABLE");
+  return res_;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Result> verifyBundle(std::string_view archive, const VerifyOptions& options) {
+  Run run(options);
+  return run.go(archive);
+}
+
+int exitCodeFor(const v1::Result& r) {
+  bool unverifiable = false;
+  for (const auto& c : r.checks()) {
+    if (c.status() == v1::FAIL) return kExitTampered;
+    unverifiable |= c.status() == v1::UNVERIFIABLE;
+  }
+  return unverifiable ? kExitUnverifiable : kExitVerified;
+}
+
+std::string summaryText(const v1::Result& r) {
+  std::string o;
+  for (const auto& c : r.checks()) {
+    if (c.status() == v1::PASS || c.status() == v1::SKIPPED) continue;
+    absl::StrAppend(&o, v1::Status_Name(c.status()), " step ", c.step(), " ", c.id(), " ", c.location(), ": ",
+                    c.detail(), "\n");
+  }
+  absl::StrAppend(&o, r.verdict(), " (", r.records(), " records, ", r.checkpoints_size(), " checkpoints)\n");
+  return o;
+}
+
+std::string resultJson(const v1::Result& r) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.add_whitespace = true;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(r, &out, o);
+  return out;
+}
+
+}  // namespace xborder::evidence::verify
