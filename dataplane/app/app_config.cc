@@ -62,9 +62,10 @@ class Parser {
         XB_RETURN_IF_ERROR(parseWorkers(v, c));
       } else if (k == "mempool") {
         XB_RETURN_IF_ERROR(expectMap(v, "mempool"));
-        XB_RETURN_IF_ERROR(checkKeys(v, "mempool", {"size", "cache"}));
+        XB_RETURN_IF_ERROR(checkKeys(v, "mempool", {"size", "cache", "data_room"}));
         XB_RETURN_IF_ERROR(optUint(v, "mempool", "size", 0, 1u << 26, c.mempool_size));
         XB_RETURN_IF_ERROR(optUint(v, "mempool", "cache", 0, 512, c.mempool_cache));
+        XB_RETURN_IF_ERROR(optUint(v, "mempool", "data_room", 0, 65000, c.mbuf_data_room));
       } else if (k == "queues") {
         XB_RETURN_IF_ERROR(parseQueues(v, c));
       } else if (k == "flows") {
@@ -433,6 +434,8 @@ Options:
   --exit-on-idle MS      flush every flow and exit 0 once no port received a packet
                          for MS milliseconds (capture replay ends by itself)
   --duration S           stop after S seconds (benchmark runs) and report packets/s
+  --stage STAGE          classify (default), track (decode + flow table, no nDPI) or
+                         forward (no decode): for benchmarks only
   --stats-interval S     print counters every S seconds (0 = only at exit)
   --prometheus PORT      serve counters in Prometheus text format on 127.0.0.1:PORT
                          (0 = off; log.prometheus_bind changes the address)
@@ -511,6 +514,21 @@ absl::StatusOr<CliResult> parseAppArgs(const std::vector<std::string>& args) {
         return need("a positive number of seconds");
       }
       c.duration_s = d;
+      ++i;
+    } else if (a == "--stage") {
+      if (!has_value) {
+        return need("classify, track or forward");
+      }
+      const std::string& s = args[i + 1];
+      if (s == "classify") {
+        c.engine.stages = Stages::kClassify;
+      } else if (s == "track") {
+        c.engine.stages = Stages::kTrack;
+      } else if (s == "forward") {
+        c.engine.stages = Stages::kForward;
+      } else {
+        return need("classify, track or forward");
+      }
       ++i;
     } else if (a == "--stats-interval") {
       if (!has_value || !parseUintArg(args[i + 1], 86400, c.stats_interval_s)) {

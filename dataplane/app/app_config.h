@@ -56,6 +56,9 @@ struct AppConfig {
   // mbuf pool, one per NUMA socket in use. 0 = sized from rings, queues and workers.
   uint32_t mempool_size = 0;
   uint32_t mempool_cache = 256;
+  // Packet bytes per mbuf. 0 = DPDK's default (2048). Raise it so net_pcap's infinite_rx
+  // (which keeps one segment per frame) can hold jumbo frames: benchmarks use 33000.
+  uint32_t mbuf_data_room = 0;
 
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;

@@ -162,7 +162,11 @@ absl::Status setupPorts(Runtime& rt, const std::vector<ResolvedPair>& pairs) {
     const std::string name = absl::StrCat("xb_mbuf_s", p.socket);
     pool = rte_pktmbuf_pool_create(name.c_str(), static_cast<unsigned>(size),
                                    std::min<unsigned>(rt.cfg.mempool_cache, RTE_MEMPOOL_CACHE_MAX_SIZE),
-                                   0, RTE_MBUF_DEFAULT_BUF_SIZE, p.socket);
+                                   0,
+                                   rt.cfg.mbuf_data_room
+                                       ? static_cast<uint16_t>(rt.cfg.mbuf_data_room + RTE_PKTMBUF_HEADROOM)
+                                       : RTE_MBUF_DEFAULT_BUF_SIZE,
+                                   p.socket);
     if (pool == nullptr) {
       return absl::ResourceExhaustedError(absl::StrCat(
           "mbuf pool of ", size, " mbufs on socket ", p.socket, ": ", rte_strerror(rte_errno),

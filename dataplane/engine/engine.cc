@@ -155,6 +155,9 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
   const uint32_t side = static_cast<uint32_t>(p.side) & 1u;
   rx_packets_[side].add();
   rx_bytes_[side].add(p.wirelen);
+  if (config_.stages == Stages::kForward) {
+    return Verdict::kForward;  // benchmark stage (a): no decode
+  }
   PacketMeta& m = meta_;
   const Reason r = decodePacket(p.data, p.caplen, p.wirelen, decode_, &m);
   if (r != Reason::kNone) {
@@ -237,7 +240,11 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
     e.client_is_lo = src_is_lo ? 1 : 0;
     e.is_inner = inner ? 1 : 0;
     e.tunnel = inner ? static_cast<uint8_t>(m.tunnel) : 0;
-    ndpi_.attach(&e);
+    if (config_.stages == Stages::kClassify) {
+      ndpi_.attach(&e);
+    } else {
+      e.classify = ClassifyState::kSkipped;  // benchmark stage (b): no nDPI
+    }
   }
   FlowEntry& e = table_.at(idx);
   const uint32_t dir = src_is_lo == (e.client_is_lo != 0) ? 0 : 1;

@@ -32,6 +32,10 @@ enum class Verdict : uint8_t { kForward = 0, kDrop = 1 };
 
 // What to do with a packet the decoder rejects (documented in docs/deployment.md).
 enum class MalformedPolicy : uint8_t { kForward = 0, kDrop = 1 };
+// How much of the pipeline runs. kClassify is the product; the other two exist so
+// scripts/bench/dataplane.sh can price each stage: (a) forward only, (b) + decode and
+// flow table, (c) + nDPI.
+enum class Stages : uint8_t { kClassify = 0, kTrack = 1, kForward = 2 };
 // What to do with a new flow when the table is full.
 enum class TableFullPolicy : uint8_t { kEvictOldestIdle = 0, kForwardUntracked = 1, kDrop = 2 };
 
@@ -51,6 +55,7 @@ struct EngineConfig {
   MalformedPolicy malformed = MalformedPolicy::kForward;
   TableFullPolicy table_full = TableFullPolicy::kEvictOldestIdle;
   bool decap_tunnels = true;  // GRE, VXLAN, GTP-U, IP-in-IP: track the inner flow
+  Stages stages = Stages::kClassify;  // benchmarks only: see Stages
   // Flows being classified at once (each holds ~688 B of nDPI state until done);
   // 0 = min(flow_capacity, 65536). Also sizes the extracted-metadata pool.
   uint32_t ndpi_pool_size = 0;

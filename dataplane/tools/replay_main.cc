@@ -34,6 +34,8 @@ options:
   --malformed POLICY   forward (default) or drop
   --table-full POLICY  evict (default), forward or drop
   --no-decap           do not decapsulate tunnels
+  --stage STAGE        classify (default), track (decode + flow table, no nDPI) or
+                       forward (no decode): benchmarks price each stage
   --side inside|outside  side the packets are said to arrive on (default inside)
   --counters           print every counter (Prometheus text) to stderr
   --quiet              print nothing but errors
@@ -165,6 +167,12 @@ int main(int argc, char** argv) {
       else if (v == "forward") cfg.table_full = TableFullPolicy::kForwardUntracked;
       else if (v == "drop") cfg.table_full = TableFullPolicy::kDrop;
       else fail("--table-full must be evict, forward or drop");
+    } else if (a == "--stage") {
+      const std::string_view v = next();
+      if (v == "classify") cfg.stages = xborder::dp::Stages::kClassify;
+      else if (v == "track") cfg.stages = xborder::dp::Stages::kTrack;
+      else if (v == "forward") cfg.stages = xborder::dp::Stages::kForward;
+      else fail("--stage must be classify, track or forward");
     } else if (a == "--no-decap") {
       cfg.decap_tunnels = false;
     } else if (a == "--side") {
