@@ -121,11 +121,14 @@ void NdpiAdapter::extract(FlowEntry* e, ndpi_flow_struct* f) noexcept {
   e->confidence = static_cast<uint8_t>(f->confidence);
   e->risk = f->risk;
   // Only keep a metadata block if there is something to put in it.
-  const bool http = isProto(*e, NDPI_PROTOCOL_HTTP) && f->http.url != nullptr;
+  // f->protos is a union: read the member of the protocol nDPI found, in the
+  // same order as ndpiReader's process_ndpi_collected_info().
   const bool dns = isProto(*e, NDPI_PROTOCOL_DNS) &&
                    (f->protos.dns.rsp_type == 1 || f->protos.dns.rsp_type == 28);
-  const bool tls = isProto(*e, NDPI_PROTOCOL_TLS) || isProto(*e, NDPI_PROTOCOL_QUIC) ||
-                   f->protos.tls_quic.ja3_client[0] != '\0';
+  const bool http = !dns && isProto(*e, NDPI_PROTOCOL_HTTP) && f->http.url != nullptr;
+  const bool tls = !dns && !isProto(*e, NDPI_PROTOCOL_HTTP) && !isProto(*e, NDPI_PROTOCOL_SSH) &&
+                   (isProto(*e, NDPI_PROTOCOL_TLS) || isProto(*e, NDPI_PROTOCOL_QUIC) ||
+                    isProto(*e, NDPI_PROTOCOL_DTLS));
   const bool host = f->host_server_name[0] != '\0';
   if (!http && !dns && !tls && !host) {
     return;

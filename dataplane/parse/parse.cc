@@ -120,26 +120,36 @@ Reason parseL4(const uint8_t* d, uint32_t p, uint32_t end, IpLayer* L, Reason* a
   switch (L->proto) {
     case kIpProtoTcp: {
       if (avail < 20) {
-        return Reason::kTruncatedTcp;
-      }
-      const uint32_t doff = (d[p + 12] >> 4) * 4u;
-      if (doff < 20) {
-        return Reason::kBadTcpOffset;
-      }
-      if (doff > avail) {
-        return L->truncated ? Reason::kTruncatedTcp : Reason::kBadTcpOffset;
+        if (L->truncated) {
+          return Reason::kTruncatedTcp;  // cut by the capture: ports unknown
+        }
+        // The IP length itself ends inside the TCP header (e.g. a tiny first
+        // fragment): tracked as a port-less flow, as ndpiReader does.
+        *anomaly = Reason::kTruncatedTcp;
+        return Reason::kNone;
       }
       L->sport = rd16(d + p);
       L->dport = rd16(d + p + 2);
       L->tcp_flags = d[p + 13];
+      L->has_l4 = true;
+      const uint32_t doff = (d[p + 12] >> 4) * 4u;
+      if (doff < 20 || doff > avail) {
+        *anomaly = Reason::kBadTcpOffset;  // keep the ports; no payload
+        L->payload_offset = static_cast<uint16_t>(end);
+        L->payload_len = 0;
+        return Reason::kNone;
+      }
       L->payload_offset = static_cast<uint16_t>(p + doff);
       L->payload_len = static_cast<uint16_t>(avail - doff);
-      L->has_l4 = true;
       return Reason::kNone;
     }
     case kIpProtoUdp: {
       if (avail < 8) {
-        return Reason::kTruncatedUdp;
+        if (L->truncated) {
+          return Reason::kTruncatedUdp;
+        }
+        *anomaly = Reason::kTruncatedUdp;
+        return Reason::kNone;
       }
       const uint32_t ulen = rd16(d + p + 4);
       L->sport = rd16(d + p);
