@@ -13,7 +13,7 @@ constexpr std::array<DetectorInfo, kDetectorCount> kRegistry = {{
     {D::kCnPassport, "cn_passport", P::kIdentifier, true, false, 300},
     {D::kHkMacauPermit, "hk_macau_permit", P::kIdentifier, true, true, 100},
     {D::kUscc, "uscc", P::kNone, true, false, 300},
-    {D::kVin, "vin", P::kIdentifier, true, false, 300},
+    {D::kVin, "vin", P::kIdentifier, true, true, 300},
     {D::kCnPlate, "cn_plate", P::kIdentifier, true, false, 300},
     {D::kGpsCoordinate, "gps_coordinate", P::kPreciseLocation, false, false, 300},
     {D::kEmail, "email", P::kIdentifier, true, false, 300},
@@ -39,6 +39,8 @@ constexpr std::string_view kKwResidentId[] = {"身份证", "证件号", "id_no",
 constexpr std::string_view kKwMobile[] = {"手机", "电话", "mobile", "phone", "tel"};
 constexpr std::string_view kKwBankCard[] = {"卡号", "银行卡", "card_no", "pan", "account"};
 constexpr std::string_view kKwPassport[] = {"护照", "passport"};
+constexpr std::string_view kKwVin[] = {"vin", "车架号", "车辆识别代号", "车辆识别码", "vehicle", "chassis",
+                                      "frame_no"};
 constexpr std::string_view kKwPermit[] = {"通行证", "港澳", "回乡证", "permit"};
 constexpr std::string_view kKwMedical[] = {"诊断", "病历", "检验结果", "diagnosis", "icd10",
                                            "icd-10", "icd", "主诉", "病史"};
@@ -92,6 +94,7 @@ std::span<const std::string_view> defaultContextKeywords(DetectorId id) {
     case D::kBankCard: return kKwBankCard;
     case D::kCnPassport: return kKwPassport;
     case D::kHkMacauPermit: return kKwPermit;
+    case D::kVin: return kKwVin;
     case D::kMedicalRecordFields: return kKwMedical;
     case D::kClassifiedMarking: return kKwClassified;
     default: return {};

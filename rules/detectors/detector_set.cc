@@ -231,7 +231,7 @@ absl::Status addDetectorPatterns(PatternBuilder& b, DetectorId d,
             0, {PatternRole::kCandidate, d, F::kEmail, 0});
       break;
     case D::kMedicalRecordFields:
-      b.candidate(d, F::kIcd10, cat(kB, "[A-TV-Z][0-9]{2}(?:\\.[0-9A-Z]{1,4})?(?:[^0-9A-Za-z.]|\\z)"));
+      b.candidate(d, F::kIcd10, cat(kB, "[A-TV-Z][0-9]{2}(?:\\.[0-9A-Z]{1,4})?(?:[^0-9A-Za-z.]|\\.[^0-9A-Za-z]|\\.?\\z)"));
       // DICOM Part 10: "DICM" after the 128-byte preamble, or followed by the group-2
       // (file meta) length element when the preamble is not at the stream start.
       b.signature(d, "(?:\\A[\\x00-\\xff]{128}DICM|DICM\\x02\\x00\\x00\\x00UL)", HS_FLAG_SINGLEMATCH);

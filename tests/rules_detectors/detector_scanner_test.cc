@@ -257,7 +257,7 @@ TEST_F(ScannerTest, ResetReusesTheStream) {
   EXPECT_FALSE(scanner_->scan(st, reinterpret_cast<const uint8_t*>(a.data()), a.size()));
   scanner_->reset(st);
   EXPECT_EQ(st.result().totalHits(), 0u);
-  std::string b = "1M8GDM9AXKP0";
+  std::string b = "VIN:1M8GDM9AXKP0";
   scanner_->scan(st, reinterpret_cast<const uint8_t*>(b.data()), b.size());
   std::string c = "42788";
   scanner_->scan(st, reinterpret_cast<const uint8_t*>(c.data()), c.size());
