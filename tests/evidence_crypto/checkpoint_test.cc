@@ -125,5 +125,26 @@ TEST(Checkpoint, FormatParseRoundTrip) {
   EXPECT_FALSE(formatCheckpoint(Checkpoint{"", 1, std::string(32, 'x')}).ok());
 }
 
+TEST(Checkpoint, StoreAdaptersSignAndOpen) {
+  NoteSigner s = goldenSigner();
+  CheckpointSignFn sign = makeCheckpointSigner({s});
+  auto note = sign(kGoldenBody);
+  ASSERT_TRUE(note.ok()) << note.status();
+  EXPECT_EQ(*note, internal::cat(kGoldenBody, "\n", kGoldenEd25519Line));
+  // Not a checkpoint, or another origin than the key name: refused.
+  EXPECT_EQ(sign("hello\n").status().code(), absl::StatusCode::kInvalidArgument);
+  auto other = sign("evidence.example/appliance-02\n8\n" + std::string(kGoldenRootB64) + "\n");
+  EXPECT_NE(other.status().message().find("differs from the checkpoint origin"), std::string::npos) << other.status();
+
+  CheckpointOpenFn open = makeCheckpointOpener({s.verifier()}, std::string(kGoldenOrigin));
+  auto body = open(*note);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, kGoldenBody);
+  EXPECT_EQ(open(absl::StrReplaceAll(*note, {{"\n8\n", "\n9\n"}})).status().code(),
+            absl::StatusCode::kUnauthenticated);
+  CheckpointOpenFn wrong_origin = makeCheckpointOpener({s.verifier()}, "evidence.example/other");
+  EXPECT_FALSE(wrong_origin(*note).ok());
+}
+
 }  // namespace
 }  // namespace xborder::evidence::crypto

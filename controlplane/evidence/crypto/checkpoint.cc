@@ -82,4 +82,27 @@ absl::StatusOr<VerifiedCheckpoint> openCheckpoint(std::string_view note, std::sp
   return VerifiedCheckpoint{*std::move(cp), *std::move(opened)};
 }
 
+CheckpointSignFn makeCheckpointSigner(std::vector<NoteSigner> signers) {
+  return [signers = std::move(signers)](std::string_view body) -> absl::StatusOr<std::string> {
+    auto cp = parseCheckpoint(body);
+    if (!cp.ok()) return cp.status();
+    for (const NoteSigner& s : signers) {
+      if (s.name() != cp->origin) {
+        return absl::InvalidArgumentError(internal::cat("signer key name \"", s.name(),
+                                                        "\" differs from the checkpoint origin \"", cp->origin, "\""));
+      }
+    }
+    return signNote(body, signers);
+  };
+}
+
+CheckpointOpenFn makeCheckpointOpener(std::vector<NoteVerifier> verifiers, std::string origin) {
+  return [verifiers = std::move(verifiers), origin = std::move(origin)](
+             std::string_view note) -> absl::StatusOr<std::string> {
+    auto v = openCheckpoint(note, verifiers, origin);
+    if (!v.ok()) return v.status();
+    return std::move(v->note.text);
+  };
+}
+
 }  // namespace xborder::evidence::crypto

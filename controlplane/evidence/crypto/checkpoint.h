@@ -4,9 +4,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "controlplane/evidence/crypto/signed_note.h"
@@ -42,5 +44,17 @@ struct VerifiedCheckpoint {
 // strictly and, when `expected_origin` is non-empty, requires that origin.
 absl::StatusOr<VerifiedCheckpoint> openCheckpoint(std::string_view note, std::span<const NoteVerifier> verifiers,
                                                   std::string_view expected_origin = {});
+
+// Adapters for the store's injected callbacks (controlplane/evidence/store/store_log.h).
+using CheckpointSignFn = std::function<absl::StatusOr<std::string>(std::string_view body)>;
+using CheckpointOpenFn = std::function<absl::StatusOr<std::string>(std::string_view note)>;
+
+// Returns a callback that parses `body` strictly, requires its origin to equal every
+// signer's key name (EVIDENCE.md §7.3) and returns the signed note.
+CheckpointSignFn makeCheckpointSigner(std::vector<NoteSigner> signers);
+
+// Returns a callback that opens a checkpoint note with `verifiers` and `origin`
+// (see openCheckpoint) and returns its body.
+CheckpointOpenFn makeCheckpointOpener(std::vector<NoteVerifier> verifiers, std::string origin);
 
 }  // namespace xborder::evidence::crypto
