@@ -1,7 +1,7 @@
 #include "tests/evidence_bundle/bundle_fixture.h"
 
 #include "absl/strings/str_cat.h"
-#include "controlplane/evidence/bundle/bundle_frames.h"
+#include "controlplane/evidence/store/store_frame.h"
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/crypto/checkpoint.h"
 #include "controlplane/evidence/merkle/merkle_tree.h"
@@ -121,15 +121,15 @@ verify::v1::Result Fixture::verify(const std::string& tar, std::optional<std::st
 
 std::string reframe(const std::vector<std::string>& payloads) {
   std::string out;
-  for (const auto& p : payloads) bundle::appendFrame(out, p);
+  for (const auto& p : payloads) appendFrame(out, p);
   return out;
 }
 
 std::vector<std::string> payloadsOf(const std::string& frames) {
   std::vector<std::string> out;
-  auto views = bundle::parseFrameFile(frames);
+  auto views = parseFrames(frames);
   if (!views.ok()) return out;
-  for (auto v : *views) out.emplace_back(v);
+  for (const auto& v : *views) out.emplace_back(v.payload);
   return out;
 }
 

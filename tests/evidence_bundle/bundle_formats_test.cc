@@ -2,7 +2,6 @@
 // the C2SP tlog-proof example of EVIDENCE.md §7.5, proof files, manifest JSON.
 #include "absl/strings/escaping.h"
 #include "controlplane/evidence/bundle/bundle_digest.h"
-#include "controlplane/evidence/bundle/bundle_frames.h"
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/bundle/bundle_proof_files.h"
 #include "controlplane/evidence/bundle/bundle_tar.h"
@@ -60,39 +59,6 @@ TEST(TarTest, HygieneFindsEveryHostileEntry) {
   EXPECT_NE(p[2].reason.find("symlink"), std::string::npos);
   EXPECT_NE(p[3].reason.find("hardlink"), std::string::npos);
   EXPECT_NE(p[4].reason.find("duplicate"), std::string::npos);
-}
-
-TEST(FramesTest, Crc32cRfc3720Vectors) {
-  EXPECT_EQ(frameCrc32c(0, std::string(32, '\0')), 0x8a9136aau);
-  EXPECT_EQ(frameCrc32c(0, std::string(32, '\xff')), 0x62a8ab43u);
-  std::string inc, dec;
-  for (int i = 0; i < 32; ++i) {
-    inc += static_cast<char>(i);
-    dec += static_cast<char>(31 - i);
-  }
-  EXPECT_EQ(frameCrc32c(0, inc), 0x46dd794eu);
-  EXPECT_EQ(frameCrc32c(0, dec), 0x113fdb5cu);
-  EXPECT_EQ(frameCrc32c(0, "123456789"), 0xe3069283u);
-  EXPECT_EQ(frameCrc32c(frameCrc32c(0, "1234"), "56789"), 0xe3069283u);
-}
-
-TEST(FramesTest, RoundTripAndErrors) {
-  std::string f;
-  appendFrame(f, "abc");
-  appendFrame(f, std::string(8, 'z'));
-  EXPECT_EQ(f.size(), 8u + 8 + 8 + 8);
-  auto p = parseFrameFile(f);
-  ASSERT_TRUE(p.ok());
-  ASSERT_EQ(p->size(), 2u);
-  EXPECT_EQ((*p)[0], "abc");
-  std::string crc = f;
-  crc[9] ^= 1;
-  EXPECT_NE(std::string(parseFrameFile(crc).status().message()).find("CRC32C"), std::string::npos);
-  std::string pad = f;
-  pad[8 + 3] = 1;
-  EXPECT_NE(std::string(parseFrameFile(pad).status().message()).find("padding"), std::string::npos);
-  EXPECT_NE(std::string(parseFrameFile(f.substr(0, 20)).status().message()).find("record 1"), std::string::npos);
-  EXPECT_FALSE(parseFrameFile(std::string(8, '\0')).ok());  // zero length
 }
 
 // EVIDENCE.md §7.5: the worked tlog-proof for leaf 5 of the 8-leaf reference tree.

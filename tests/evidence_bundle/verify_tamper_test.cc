@@ -99,7 +99,7 @@ TEST_F(TamperTest, FlippedBitWithoutCrcFixIsTransportCorruption) {
     }
     f[off + 12] ^= 0x40;
   }, true);
-  EXPECT_VERDICT(r, 1, FAIL, "record 2 at byte");
+  EXPECT_VERDICT(r, 1, FAIL, "frame 2 at offset");
 }
 
 TEST_F(TamperTest, FlippedBitWithoutResealFailsManifest) {
@@ -150,7 +150,7 @@ TEST_F(TamperTest, ForgedRecordWithCorrectIndex) {
 
 TEST_F(TamperTest, TruncatedFramesFile) {
   auto r = mutate([](Bundle& b) { b.files[kFrames].resize(b.files[kFrames].size() - 13); }, true);
-  EXPECT_VERDICT(r, 1, FAIL, "record 39 at byte");
+  EXPECT_VERDICT(r, 1, FAIL, "frame 39 at offset");
 }
 
 TEST_F(TamperTest, LastRecordsDroppedButCheckpointKept) {

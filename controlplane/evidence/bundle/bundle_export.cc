@@ -6,13 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/bundle/bundle_digest.h"
-#include "controlplane/evidence/bundle/bundle_frames.h"
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/bundle/bundle_proof_files.h"
 #include "controlplane/evidence/bundle/bundle_tar.h"
 #include "controlplane/evidence/crypto/checkpoint.h"
 #include "controlplane/evidence/merkle/merkle_tree.h"
 #include "controlplane/evidence/record/record_check.h"
+#include "controlplane/evidence/store/store_frame.h"
 
 namespace xborder::evidence::bundle {
 namespace {

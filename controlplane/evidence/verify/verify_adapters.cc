@@ -5,24 +5,20 @@
 
 
 #include "absl/strings/str_cat.h"
-#if __has_include("controlplane/evidence/crypto/tsa.h")
-#include "controlplane/evidence/crypto/tsa.h"
-#define XB_HAVE_TSA 1
-#endif
+#include "controlplane/evidence/crypto/timestamp.h"
 
 namespace xborder::evidence::verify {
 
 absl::StatusOr<TimestampInfo> verifyTimestamp(std::string_view token, std::string_view body,
-                                              const Hasher& hasher, const bundle::v1::TrustFile& trust) {
-  std::vector<std::string> roots(trust.tsa_roots_pem().begin(), trust.tsa_roots_pem().end());
-  if (roots.empty()) return absl::FailedPreconditionError("no TSA root in the trust file");
-#ifdef XB_HAVE_TSA
-  auto v = crypto::verifyTsaToken(token, body, roots);
+                                              const bundle::v1::TrustFile& trust,
+                                              std::string_view untrusted_chain_pem) {
+  crypto::TsaVerifyOptions o;
+  for (const auto& pem : trust.tsa_roots_pem()) o.trusted_roots_pem += pem;
+  if (o.trusted_roots_pem.empty()) return absl::FailedPreconditionError("no TSA root in the trust file");
+  o.untrusted_certs_pem = std::string(untrusted_chain_pem);
+  auto v = crypto::verifyTsaToken(token, body, o);
   if (!v.ok()) return v.status();
-  return TimestampInfo{v->gen_time_rfc3339, v->tsa_subject};
-#else
-  return absl::UnimplementedError("RFC 3161 verification not built");
-#endif
+  return TimestampInfo{v->gen_time, v->tsa_name, v->gen_time_unix};
 }
 
 std::string certificateSubject(std::string_view pem) {

@@ -8,18 +8,20 @@
 
 #include "absl/status/statusor.h"
 #include "controlplane/evidence/bundle/bundle.pb.h"
-#include "controlplane/evidence/merkle/merkle_hasher.h"
 
 namespace xborder::evidence::verify {
 
 struct TimestampInfo {
   std::string gen_time;  // RFC 3339 UTC
-  std::string tsa_name;  // signer subject
+  std::string tsa_name;  // TSTInfo tsa name or signer subject
+  int64_t gen_time_unix = 0;
 };
-// Verifies an RFC 3161 token over `body` against the trust file's TSA roots, with the
-// chain checked at genTime (long-term validation).
+// Verifies an RFC 3161 token over `body` against the trust file's TSA roots (the
+// bundle's keys/tsa-chain.pem may supply intermediates only), with the chain checked
+// at genTime (long-term validation).
 absl::StatusOr<TimestampInfo> verifyTimestamp(std::string_view token, std::string_view body,
-                                              const Hasher& hasher, const bundle::v1::TrustFile& trust);
+                                              const bundle::v1::TrustFile& trust,
+                                              std::string_view untrusted_chain_pem);
 
 // Subject of the first certificate in a PEM chain ("" if none parses).
 std::string certificateSubject(std::string_view pem);

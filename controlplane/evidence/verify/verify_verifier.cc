@@ -8,7 +8,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/bundle/bundle_digest.h"
-#include "controlplane/evidence/bundle/bundle_frames.h"
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/bundle/bundle_proof_files.h"
 #include "controlplane/evidence/bundle/bundle_tar.h"
@@ -17,6 +16,7 @@
 #include "controlplane/evidence/merkle/merkle_tree.h"
 #include "controlplane/evidence/merkle/merkle_verify.h"
 #include "controlplane/evidence/record/record_check.h"
+#include "controlplane/evidence/store/store_frame.h"
 #include "controlplane/evidence/verify/verify_adapters.h"
 
 namespace xborder::evidence::verify {
@@ -307,7 +307,8 @@ void Run::stepCheckpoints() {
         cp_status = "UNVERIFIABLE";
       }
     } else {
-      auto t = verifyTimestamp(tsr->second, ci.body, *hasher_, opt_.trust);
+      auto chain = files_.find("keys/tsa-chain.pem");
+      auto t = verifyTimestamp(tsr->second, ci.body, opt_.trust, chain == files_.end() ? "" : std::string_view(chain->second));
       if (!t.ok()) {
         add(3, "checkpoint.timestamp", v1::FAIL, tsr_path, std::string(t.status().message()));
         ok = false;
@@ -382,7 +383,7 @@ void Run::stepRecords() {
     add(5, "records.frames", from == to ? v1::PASS : v1::FAIL, path, from == to ? "empty range" : "records file missing");
     return;
   }
-  auto frames = bundle::parseFrameFile(it->second);
+  auto frames = parseFrames(it->second);
   if (!frames.ok()) {
     add(5, "records.frames", v1::FAIL, path, std::string(frames.status().message()));
     return;
@@ -426,7 +427,7 @@ void Run::stepRecords() {
   records_.reserve(frames->size());
   for (uint64_t i = 0; i < frames->size(); ++i) {
     const uint64_t index = from + i;
-    std::string_view bytes = (*frames)[i];
+    std::string_view bytes = (*frames)[i].payload;
     RecordExpectation expect{index, std::string_view(opt_.trust.origin())};
     auto rec = parseRecord(bytes, expect);
     if (!rec.ok()) {
