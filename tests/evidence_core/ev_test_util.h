@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <stdlib.h>
+
 namespace xborder::evidence::testing {
 
 inline std::string hexDecode(std::string_view hex) {
@@ -156,5 +158,27 @@ inline std::filesystem::path sharedDir() {
   if (p.empty() || !std::filesystem::is_directory(p)) return {};
   return p;
 }
+
+}  // namespace xborder::evidence::testing
+
+namespace xborder::evidence::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed at scope exit.
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string tmpl = std::string(base ? base : "/tmp") + "/evcore-XXXXXX";
+    path_ = ::mkdtemp(tmpl.data()) ? tmpl : std::string();
+  }
+  ~ScopedTempDir() {
+    std::error_code ec;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 }  // namespace xborder::evidence::testing

@@ -172,31 +172,32 @@ absl::Status Log::loadCheckpoints() {
     return Checkpoint{parsed->size, parsed->root, note};
   };
 
+  std::map<uint64_t, Checkpoint> bySize;
+  auto add = [&](const Checkpoint& c) {
+    auto [it, inserted] = bySize.emplace(c.size, c);
+    if (!inserted && it->second.root != c.root) {
+      raiseAlarm(absl::StrCat("two stored checkpoints of size ", c.size, " differ"));
+    }
+  };
   auto current = env_->readFile(path(kCheckpointFile));
   if (current.ok()) {
     seenCheckpointFile_ = *current;
-    if (auto c = parseNote(*current, kCheckpointFile)) latest_ = *c;
+    if (auto c = parseNote(*current, kCheckpointFile)) add(*c);
   } else if (current.status().code() != absl::StatusCode::kNotFound) {
     return current.status();
   }
   auto names = env_->listDir(path(kCheckpointDir));
   if (!names.ok()) return names.status();
-  std::map<uint64_t, Checkpoint> bySize;
   for (const auto& name : *names) {
     if (name.size() != 25 || name.substr(20) != ".note") continue;  // skips *.tmp leftovers
     auto text = env_->readFile(path(kCheckpointDir) + "/" + name);
     if (!text.ok()) return text.status();
-    if (auto c = parseNote(*text, absl::StrCat(kCheckpointDir, "/", name))) {
-      auto [it, inserted] = bySize.emplace(c->size, *c);
-      if (!inserted && it->second.root != c->root) {
-        raiseAlarm(absl::StrCat("two stored checkpoints of size ", c->size, " differ"));
-      }
-    }
+    if (auto c = parseNote(*text, absl::StrCat(kCheckpointDir, "/", name))) add(*c);
   }
+  // Every stored checkpoint is checked against the records; the largest is the floor
+  // (the history file is written before the CAS file, so a crash can leave either ahead).
   for (auto& [size, c] : bySize) history_.push_back(c);
-  // Take the larger of the CAS file and the history (a crash can fall between the two writes).
-  if (!history_.empty() && (!latest_ || history_.back().size > latest_->size)) latest_ = history_.back();
-  if (latest_ && (history_.empty() || history_.back().size < latest_->size)) history_.push_back(*latest_);
+  if (!history_.empty()) latest_ = history_.back();
   return absl::OkStatus();
 }
 
