@@ -56,6 +56,9 @@ struct AppConfig {
   // mbuf pool, one per NUMA socket in use. 0 = sized from rings, queues and workers.
   uint32_t mempool_size = 0;
   uint32_t mempool_cache = 256;
+  // mbuf data room after the headroom. Larger frames arrive as chained mbufs (fine,
+  // except for net_pcap infinite_rx, which needs every frame in one mbuf).
+  uint32_t mbuf_data_size = 2048;
   // Packet bytes per mbuf. 0 = DPDK's default (2048). Raise it so net_pcap's infinite_rx
   // (which keeps one segment per frame) can hold jumbo frames: benchmarks use 33000.
   uint32_t mbuf_data_room = 0;

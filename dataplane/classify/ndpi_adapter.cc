@@ -95,7 +95,13 @@ bool NdpiAdapter::feed(FlowEntry* e, const uint8_t* l3, uint32_t l3_len, uint64_
 
 void NdpiAdapter::finishAtEnd(FlowEntry* e) noexcept {
   if (e->classify == ClassifyState::kPending && e->ndpi_slot != kNoFlow) {
+    // Like ndpiReader at end of capture: give up (with guessing) on every flow not
+    // completed, including those already matched but waiting for extra packets.
+    const bool matched = e->app_proto != NDPI_PROTOCOL_UNKNOWN;
     complete(e, true);
+    if (matched) {
+      e->classify = ClassifyState::kDetected;
+    }
   }
 }
 

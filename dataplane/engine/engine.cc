@@ -96,6 +96,7 @@ class EngineImpl final : public Engine {
       verdicts[i] = processOne(pkts[i]);
     }
     flows_active_.set(table_.size());
+    classifying_.set(ndpi_.classifying());
   }
 
   void advanceTime(uint64_t now_ns) noexcept override {
@@ -105,11 +106,13 @@ class EngineImpl final : public Engine {
       flows_expired_.add();
     });
     flows_active_.set(table_.size());
+    classifying_.set(ndpi_.classifying());
   }
 
   void flushAll(uint64_t now_ns) noexcept override {
     table_.drain([this](uint32_t idx) { endFlow(&table_.at(idx), EndReason::kShutdown); });
     flows_active_.set(table_.size());
+    classifying_.set(ndpi_.classifying());
   }
 
   void visitCounters(CounterVisitor& v) const override;
@@ -141,6 +144,7 @@ class EngineImpl final : public Engine {
   RelaxedCounter frag_unattributed_;
   RelaxedCounter truncated_;
   RelaxedCounter flows_active_;
+  RelaxedCounter classifying_;  // gauge: flows holding nDPI state
   RelaxedCounter flows_created_;
   RelaxedCounter flows_expired_;
   RelaxedCounter flows_evicted_;
@@ -334,6 +338,7 @@ void EngineImpl::visitCounters(CounterVisitor& v) const {
   v.counter("xborder_ndpi_giveups_total", "worker", wl, ndpi_.giveups());
   v.counter("xborder_ndpi_packets_total", "worker", wl, ndpi_.packetsFed());
   v.counter("xborder_ndpi_pool_exhausted_total", "worker", wl, ndpi_.poolExhausted());
+  v.counter("xborder_ndpi_flows_classifying", "worker", wl, classifying_.get());
   v.counter("xborder_ndpi_meta_truncated_total", "worker", wl, ndpi_.metaTruncated());
 }
 

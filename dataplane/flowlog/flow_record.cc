@@ -193,7 +193,14 @@ std::string_view formatFlowRecord(JsonWriter& w, const FlowEntry& e, const NdpiA
     w.key("http");
     w.beginObject();
     if (!host.empty()) w.kv("hostname", host);
-    if (auto v = field(MetaField::kUrl); !v.empty()) w.kv("url", v);
+    if (auto v = field(MetaField::kUrl); !v.empty()) {
+      // nDPI keeps host + path; EVE's url is the request target.
+      if (!host.empty() && v.substr(0, host.size()) == host && v.size() > host.size() &&
+          v[host.size()] == '/') {
+        v.remove_prefix(host.size());
+      }
+      w.kv("url", v);
+    }
     if (auto v = field(MetaField::kUserAgent); !v.empty()) w.kv("http_user_agent", v);
     w.endObject();
   } else if (app == "dns") {

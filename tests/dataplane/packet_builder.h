@@ -86,12 +86,13 @@ inline Bytes ipv6Frag(uint8_t next, uint16_t offset8, bool more, uint32_t id) {
   put32(b, id);
   return b;
 }
-inline Bytes tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint8_t doff_words = 5) {
+inline Bytes tcp(uint16_t sport, uint16_t dport, uint8_t flags, uint8_t doff_words = 5,
+                 uint32_t seq = 1000, uint32_t ack = 0) {
   Bytes b;
   put16(b, sport);
   put16(b, dport);
-  put32(b, 1000);
-  put32(b, 0);
+  put32(b, seq);
+  put32(b, ack);
   b.push_back(static_cast<uint8_t>(doff_words << 4));
   b.push_back(flags);
   put16(b, 65535);
@@ -135,9 +136,62 @@ inline constexpr uint32_t kD = 0xC0A80002;
 
 // A complete Ethernet/IPv4/TCP frame with payload.
 inline Bytes tcpFrame(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t flags,
-                      std::string_view payload = {}) {
+                      std::string_view payload = {}, uint32_t seq = 1000, uint32_t ack = 0) {
   return cat({eth(0x0800), ipv4(src, dst, 6, static_cast<uint16_t>(20 + payload.size())),
-              tcp(sport, dport, flags), text(payload)});
+              tcp(sport, dport, flags, 5, seq, ack), text(payload)});
+}
+
+// A TCP conversation with consistent sequence numbers (nDPI ignores what looks
+// like retransmissions): handshake, request, response, FIN both ways.
+inline std::vector<Bytes> tcpSession(uint32_t cli, uint32_t srv, uint16_t cport, uint16_t sport,
+                                     std::string_view request, std::string_view response) {
+  constexpr uint8_t S = 0x02, A = 0x10, P = 0x08, F = 0x01;
+  uint32_t cs = 100, ss = 5000;
+  std::vector<Bytes> v;
+  v.push_back(tcpFrame(cli, srv, cport, sport, S, {}, cs, 0));
+  ++cs;
+  v.push_back(tcpFrame(srv, cli, sport, cport, S | A, {}, ss, cs));
+  ++ss;
+  v.push_back(tcpFrame(cli, srv, cport, sport, A, {}, cs, ss));
+  v.push_back(tcpFrame(cli, srv, cport, sport, P | A, request, cs, ss));
+  cs += static_cast<uint32_t>(request.size());
+  v.push_back(tcpFrame(srv, cli, sport, cport, A, {}, ss, cs));
+  v.push_back(tcpFrame(srv, cli, sport, cport, P | A, response, ss, cs));
+  ss += static_cast<uint32_t>(response.size());
+  v.push_back(tcpFrame(cli, srv, cport, sport, A, {}, cs, ss));
+  v.push_back(tcpFrame(cli, srv, cport, sport, F | A, {}, cs, ss));
+  ++cs;
+  v.push_back(tcpFrame(srv, cli, sport, cport, F | A, {}, ss, cs));
+  ++ss;
+  v.push_back(tcpFrame(cli, srv, cport, sport, A, {}, cs, ss));
+  return v;
+}
+
+// DNS query (id 0x1234) for `name`, and a response with one A record.
+inline Bytes dnsQuery(std::string_view name, bool response, uint32_t answer_ip = 0) {
+  Bytes b = {0x12, 0x34, static_cast<uint8_t>(response ? 0x81 : 0x01),
+             static_cast<uint8_t>(response ? 0x80 : 0x00), 0, 1, 0,
+             static_cast<uint8_t>(response ? 1 : 0), 0, 0, 0, 0};
+  size_t start = 0;
+  while (start <= name.size()) {
+    size_t dot = name.find('.', start);
+    if (dot == std::string_view::npos) dot = name.size();
+    b.push_back(static_cast<uint8_t>(dot - start));
+    for (size_t i = start; i < dot; ++i) b.push_back(static_cast<uint8_t>(name[i]));
+    start = dot + 1;
+  }
+  b.push_back(0);
+  put16(b, 1);  // A
+  put16(b, 1);  // IN
+  if (response) {
+    put16(b, 0xC00C);
+    put16(b, 1);
+    put16(b, 1);
+    put32(b, 300);
+    put16(b, 4);
+    put32(b, answer_ip);
+  }
+  return b;
 }
 inline Bytes udpFrame(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                       const Bytes& payload) {
