@@ -411,6 +411,31 @@ absl::StatusOr<std::shared_ptr<const DetectorSet>> DetectorSet::build(const Dete
   return std::shared_ptr<const DetectorSet>(std::move(*set));
 }
 
+absl::StatusOr<size_t> DetectorSet::streamBytesWithoutSomForTest(const DetectorSetSpec& spec) {
+  Compiled c;
+  auto set = prepare(spec, c);
+  if (!set.ok()) return set.status();
+  std::vector<const char*> exprs;
+  std::vector<unsigned> flags, ids;
+  for (size_t i = 0; i < c.patterns.size(); ++i) {
+    exprs.push_back(c.patterns[i].expr.c_str());
+    flags.push_back(c.patterns[i].flags & ~static_cast<unsigned>(HS_FLAG_SOM_LEFTMOST));
+    ids.push_back(static_cast<unsigned>(i));
+  }
+  hs_compile_error_t* err = nullptr;
+  hs_database_t* db = nullptr;
+  if (hs_compile_multi(exprs.data(), flags.data(), ids.data(), static_cast<unsigned>(exprs.size()), HS_MODE_STREAM,
+                       nullptr, &db, &err) != HS_SUCCESS) {
+    std::string msg = err ? err->message : "unknown error";
+    hs_free_compile_error(err);
+    return absl::InternalError(msg);
+  }
+  size_t bytes = 0;
+  hs_stream_size(db, &bytes);
+  hs_free_database(db);
+  return bytes;
+}
+
 absl::StatusOr<std::string> DetectorSet::serialize() const {
   char* bytes = nullptr;
   size_t len = 0;

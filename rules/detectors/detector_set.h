@@ -91,6 +91,10 @@ class DetectorSet {
   static absl::StatusOr<std::shared_ptr<const DetectorSet>> deserialize(
       const DetectorSetSpec& spec, std::string_view bytes);
 
+  // Stream state the same patterns would need without start-of-match tracking; only
+  // for measuring what HS_FLAG_SOM_LEFTMOST costs (benchmark, docs).
+  static absl::StatusOr<size_t> streamBytesWithoutSomForTest(const DetectorSetSpec& spec);
+
   ~DetectorSet();
   DetectorSet(const DetectorSet&) = delete;
   DetectorSet& operator=(const DetectorSet&) = delete;
