@@ -67,12 +67,16 @@ TEST(Uscc, Gb32100AndOrgCode) {
   EXPECT_FALSE(validUscc("91350100M000100Y44"));  // wrong check
   EXPECT_FALSE(validUscc("91350100M000100Y53"));  // org-code check broken
   EXPECT_FALSE(validUscc("91350100M0001O0Y43"));  // 'O' is outside the charset
-  // The sample list's fictitious tenants carry well-formed codes.
+  // The sample list's fictitious tenants: all pass the outer GB 32100 check, but two
+  // carry a letter as the GB 11714 organization-code check (only 0-9 or X exist).
   for (const char* c : {"91320500EXAMPLE11Y", "91320500EXAMPLE2XN", "91320500EXAMPLE38N",
                         "91320500EXAMPLE46H", "91320500EXAMPLE54C", "91320500EXAMPLE6GJ",
                         "91310000EXAMPLE7KY"}) {
-    EXPECT_TRUE(validUscc(c)) << c;
+    EXPECT_EQ(usccCheckChar(std::string_view(c).substr(0, 17)), c[17]) << c;
   }
+  EXPECT_TRUE(validUscc("91320500EXAMPLE54C"));
+  EXPECT_FALSE(validUscc("91320500EXAMPLE6GJ"));
+  EXPECT_FALSE(validUscc("91310000EXAMPLE7KY"));
 }
 
 TEST(Vin, Iso3779CheckDigit) {
