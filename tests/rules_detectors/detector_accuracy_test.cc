@@ -63,7 +63,8 @@ TEST(DetectorAccuracy, PrecisionAndRecallPerDetector) {
   const std::set<DetectorId> strong = {DetectorId::kCnResidentId, DetectorId::kCnMobile, DetectorId::kBankCard,
                                        DetectorId::kUscc,         DetectorId::kVin,      DetectorId::kEmail,
                                        DetectorId::kCnPassport,   DetectorId::kGpsCoordinate,
-                                       DetectorId::kGenomicSequence, DetectorId::kMedicalRecordFields};
+                                       DetectorId::kGenomicSequence, DetectorId::kMedicalRecordFields,
+                                       DetectorId::kCnPlate};
   std::printf("%zu samples\n%-24s %6s %6s %6s %10s %8s\n", corpus.size(), "detector", "tp", "fp", "fn", "precision",
               "recall");
   for (size_t d = 0; d < kDetectorCount; ++d) {

@@ -68,6 +68,27 @@ std::string residentIdNearMiss(Rng& r) {
 const std::vector<std::string> kMobilePrefixes = {"130", "131", "135", "138", "139", "150", "152", "157", "166", "177",
                                                   "180", "186", "189", "191", "199", "147", "173", "198"};
 std::string mobile(Rng& r) { return pick(r, kMobilePrefixes) + digits(r, 8); }
+// The written forms people and forms use: +86 / 0086 prefixes, spaces and hyphens.
+std::string mobileFormatted(Rng& r) {
+  std::string m = mobile(r);
+  switch (uni(r, 0, 4)) {
+    case 0: return "+86 " + m.substr(0, 3) + " " + m.substr(3, 4) + " " + m.substr(7);
+    case 1: return "0086-" + m;
+    case 2: return m.substr(0, 3) + "-" + m.substr(3, 4) + "-" + m.substr(7);
+    case 3: return "+86" + m;
+    default: return m;
+  }
+}
+std::string grouped(const std::string& digitsOnly) {
+  std::string g;
+  for (size_t i = 0; i < digitsOnly.size(); ++i) g += (i && i % 4 == 0 ? " " : "") + std::string(1, digitsOnly[i]);
+  return g;
+}
+std::string floats(Rng& r, int n) {
+  std::string v;
+  for (int i = 0; i < n; ++i) v += (i ? "," : "") + std::string(uni(r, 0, 1) ? "-" : "") + "0." + digits(r, 6);
+  return v;
+}
 std::string mobileNearMiss(Rng& r) {
   return pick(r, std::vector<std::string>{"140", "141", "154", "174", "128", "120", "100"}) + digits(r, 8);
 }
@@ -285,10 +306,19 @@ std::vector<LabelledSample> generateCorpus(uint64_t seed, int perKind) {
     add("cn_resident_id", carrier(r, pick(r, std::vector<std::string>{"身份证", "id_no", "idcard", "证件号"}), residentId(r), true),
         {D::kCnResidentId});
     add("cn_resident_id/bare", lorem(r, 3) + " " + residentId(r) + " " + lorem(r, 2), {D::kCnResidentId});
-    add("cn_mobile", carrier(r, pick(r, std::vector<std::string>{"手机", "mobile", "phone", "tel", "联系电话"}), mobile(r), true),
+    add("cn_mobile", carrier(r, pick(r, std::vector<std::string>{"手机", "mobile", "phone", "tel", "联系电话"}), mobileFormatted(r), true),
         {D::kCnMobile});
-    add("bank_card", carrier(r, pick(r, std::vector<std::string>{"卡号", "银行卡", "card_no", "account"}), bankCard(r), true),
-        {D::kBankCard});
+    {
+      std::string card = bankCard(r);
+      add("bank_card", carrier(r, pick(r, std::vector<std::string>{"卡号", "银行卡", "card_no", "account"}),
+                               uni(r, 0, 2) == 0 ? grouped(card) : card, true),
+          {D::kBankCard});
+    }
+    add("face_image_or_template",
+        uni(r, 0, 1) ? "POST /upload/perception/" + digits(r, 4) + " HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n\r\n" +
+                           std::string("\xff\xd8\xff\xe0", 4) + randomBytes(r, 300)
+                     : "{\"track_id\":" + digits(r, 4) + ",\"face_feature\":[" + floats(r, 128) + "]}",
+        {D::kFaceImageOrTemplate});
     add("cn_passport", carrier(r, pick(r, std::vector<std::string>{"护照", "passport", "passport_no"}), passport(r), true),
         {D::kCnPassport});
     add("hk_macau_permit", carrier(r, pick(r, std::vector<std::string>{"港澳通行证", "permit_no"}),
@@ -353,6 +383,11 @@ std::vector<LabelledSample> generateCorpus(uint64_t seed, int perKind) {
       for (int k = 0; k < 20; ++k) big += carrier(r, "身份证", residentId(r), false) + "\n";
       add("benign/gzip_of_pii_document", deflateBytes(big + lorem(r, 400), true), {});
     }
+    add("nearmiss/face",
+        uni(r, 0, 1) ? "POST /api/avatar HTTP/1.1\r\nContent-Type: image/png\r\n\r\n" + randomBytes(r, 200)
+                     : "{\"face_feature\":[" + floats(r, 8) + "]}",
+        {});
+    add("nearmiss/id_in_longer_number", "trade_no=" + digits(r, 2) + residentId(r) + digits(r, 1), {});
     add("nearmiss/vin_nocontext", "part " + vin(r) + " shipped", {});
     add("benign/png", std::string("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR", 16) + randomBytes(r, 2048), {});
     add("benign/jpeg", std::string("\xff\xd8\xff\xe0\x00\x10JFIF\x00", 11) + randomBytes(r, 2048), {});
