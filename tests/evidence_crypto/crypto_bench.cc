@@ -1,0 +1,87 @@
+// Google Benchmark for the evidence crypto layer: checkpoint signing and opening
+// (Ed25519, SM2), strict parsing, envelopes and TSA requests.
+//   build/bin/ev_crypto_bench --benchmark_min_time=0.2
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "controlplane/evidence/crypto/checkpoint.h"
+#include "controlplane/evidence/crypto/encoding.h"
+#include "controlplane/evidence/crypto/gm_envelope.h"
+#include "controlplane/evidence/crypto/hpke.h"
+#include "controlplane/evidence/crypto/signed_note.h"
+#include "controlplane/evidence/crypto/timestamp.h"
+
+namespace xborder::evidence::crypto {
+namespace {
+
+const std::string kOrigin = "evidence.example/appliance-01";
+const std::string kBody = kOrigin + "\n8\nXcnaeacGWamtVZy3Ad7ZoqudgjqtL0lgz+Nw7/RgQyg=\n";
+
+NoteSigner signer(KeyType t) { return *NoteSigner::create(kOrigin, *PrivateKey::generate(t)); }
+
+void BM_SignCheckpoint(benchmark::State& state) {
+  NoteSigner s = signer(static_cast<KeyType>(state.range(0)));
+  for (auto _ : state) benchmark::DoNotOptimize(signNote(kBody, {&s, 1}));
+  state.SetLabel(std::string(keyTypeName(static_cast<KeyType>(state.range(0)))));
+}
+BENCHMARK(BM_SignCheckpoint)->Arg(static_cast<int>(KeyType::kEd25519))->Arg(static_cast<int>(KeyType::kSm2));
+
+void BM_OpenCheckpoint(benchmark::State& state) {
+  NoteSigner s = signer(static_cast<KeyType>(state.range(0)));
+  const std::string note = *signNote(kBody, {&s, 1});
+  std::vector<NoteVerifier> vs = {s.verifier()};
+  for (auto _ : state) benchmark::DoNotOptimize(openCheckpoint(note, vs, kOrigin));
+  state.SetLabel(std::string(keyTypeName(static_cast<KeyType>(state.range(0)))));
+}
+BENCHMARK(BM_OpenCheckpoint)->Arg(static_cast<int>(KeyType::kEd25519))->Arg(static_cast<int>(KeyType::kSm2));
+
+void BM_ParseCheckpoint(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(parseCheckpoint(kBody));
+}
+BENCHMARK(BM_ParseCheckpoint);
+
+void BM_HpkeSealOpen300(benchmark::State& state) {
+  auto k = *PrivateKey::generate(KeyType::kX25519);
+  const std::string aad = envelopeAad(kOrigin, 1, "payload", 1);
+  const std::string pt(300, 'p');
+  const bool open = state.range(0) != 0;
+  const std::string env = *hpkeSealEnvelope(k.publicKey(), aad, pt);
+  for (auto _ : state) {
+    if (open) {
+      benchmark::DoNotOptimize(hpkeOpenEnvelope(k, aad, env));
+    } else {
+      benchmark::DoNotOptimize(hpkeSealEnvelope(k.publicKey(), aad, pt));
+    }
+  }
+  state.SetLabel(open ? "open" : "seal");
+}
+BENCHMARK(BM_HpkeSealOpen300)->Arg(0)->Arg(1);
+
+void BM_GmSealOpen300(benchmark::State& state) {
+  auto k = *PrivateKey::generate(KeyType::kSm2);
+  const std::string aad = envelopeAad(kOrigin, 1, "payload", 1);
+  const std::string pt(300, 'p');
+  const bool open = state.range(0) != 0;
+  const std::string env = *gmSeal(k.publicKey(), aad, pt);
+  for (auto _ : state) {
+    if (open) {
+      benchmark::DoNotOptimize(gmOpen(k, aad, env));
+    } else {
+      benchmark::DoNotOptimize(gmSeal(k.publicKey(), aad, pt));
+    }
+  }
+  state.SetLabel(open ? "open" : "seal");
+}
+BENCHMARK(BM_GmSealOpen300)->Arg(0)->Arg(1);
+
+void BM_TsaRequest(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(tsaRequest(kBody));
+}
+BENCHMARK(BM_TsaRequest);
+
+}  // namespace
+}  // namespace xborder::evidence::crypto
+
+BENCHMARK_MAIN();
