@@ -339,11 +339,14 @@ struct Outcome {
   Miss miss = Miss::kNone;
   int32_t missFiling = -1;
   bool hint = false;
+  bool catchAll = false;
 };
-// Strictest resulting action wins; then the stricter mechanism; then the first entry id.
+// Strictest resulting action wins; then the stricter mechanism; then a scenario entry
+// over a catch-all; then the first entry id.
 bool stronger(const Outcome& a, const Outcome& b) {
   if (a.action != b.action) return a.action > b.action;
   if (a.precedence != b.precedence) return a.precedence < b.precedence;
+  if (a.catchAll != b.catchAll) return !a.catchAll;
   return a.entry >= 0 && (b.entry < 0 || a.entry < b.entry);
 }
 }  // namespace
@@ -436,9 +439,9 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
     o.basis = Basis::kEntry;
     o.matched = static_cast<int32_t>(idx);
     o.entry = static_cast<int32_t>(idx);
-    uint32_t reported = idx;
-    uint64_t judgedInc = inc;
-    bool sensitive = e.sensitivity == pb::SENSITIVITY_SENSITIVE ||
+    const uint32_t reported = idx;
+    const uint64_t judgedInc = inc;
+    const bool sensitive = e.sensitivity == pb::SENSITIVITY_SENSITIVE ||
                      (e.sensitivity == pb::SENSITIVITY_MIXED && (flowSens > 0 || (mask & sensitiveDetectorMask_)));
     if (e.counted) {
       CounterKey k{CounterKey::Kind::kEntry, le, idx, d.year};
@@ -446,27 +449,11 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
       if (t >= 0) push(k, inc);
       o.count = count;
       o.mechanism = tierMechanism(e.tiers, std::max<uint64_t>(count, 1), &o.tmin, &o.tmax);
-      if (o.mechanism < 0 && e.fallsTo >= 0) {
-        // Below the lowest tier: judged as the fall-back entry, on its own counter.
-        reported = static_cast<uint32_t>(e.fallsTo);
-        const EntryRt& fe = entries_[reported];
-        o.entry = e.fallsTo;
-        judgedInc = incrementFor(fe.sensitivity);
-        sensitive = fe.sensitivity == pb::SENSITIVITY_SENSITIVE || sensitive;
-        if (fe.counted) {
-          CounterKey fk{CounterKey::Kind::kEntry, le, reported, d.year};
-          uint64_t fcount = counters.count(fk) + judgedInc;
-          if (t >= 0) push(fk, judgedInc);
-          o.count = fcount;
-          o.mechanism = tierMechanism(fe.tiers, std::max<uint64_t>(fcount, 1), &o.tmin, &o.tmax);
-        } else {
-          o.mechanism = fe.mechanism;
-        }
-      }
     } else {
       o.mechanism = e.mechanism;
     }
     if (o.mechanism < 0) return;  // validated lists always have a tier; be safe
+    o.catchAll = entries_[reported].catchAll;
     o.action = mechAction_[o.mechanism];
     o.precedence = mechPrecedence_[o.mechanism];
     const EntryRt& re = entries_[reported];
@@ -489,6 +476,8 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
   if (eligible) {
     uint64_t claimed = 0;
     bool fedSens = false, fedNon = false;
+    std::array<uint32_t, 8> fallen{};
+    size_t fallenCount = 0;
     for (uint32_t idx : order_) {
       const EntryRt& e = entries_[idx];
       if (e.catchAll || !entryMatches(e, f, mask, d.country.data())) continue;
@@ -502,8 +491,20 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
           continue;
         }
       }
-      claimed |= e.allOf | e.anyOf;
       uint64_t inc = e.counted ? incrementFor(e.sensitivity) : 0;
+      if (e.fallsTo >= 0 && e.counted) {
+        // Below its lowest tier the entry steps aside: it keeps counting (so the
+        // threshold can be reached) but neither decides nor claims its detectors, so
+        // the entry it falls to (usually a catch-all) judges the data.
+        CounterKey k{CounterKey::Kind::kEntry, le, idx, d.year};
+        uint64_t count = counters.count(k) + inc;
+        if (count < e.tiers.front().min) {
+          push(k, inc);
+          if (fallenCount < fallen.size()) fallen[fallenCount++] = idx;
+          continue;
+        }
+      }
+      claimed |= e.allOf | e.anyOf;
       if (e.counted) {
         fedSens = fedSens || e.sensitivity != pb::SENSITIVITY_NON_SENSITIVE;
         fedNon = fedNon || e.sensitivity != pb::SENSITIVITY_SENSITIVE;
@@ -527,6 +528,9 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
         }
       }
       judge(idx, inc);
+    }
+    for (size_t i = 0; i < fallenCount && any; ++i) {
+      if (entries_[fallen[i]].fallsTo == best.entry) best.matched = static_cast<int32_t>(fallen[i]);
     }
   } else {
     // Not eligible (or unknown): prohibited and core-data entries still bind.
@@ -660,7 +664,10 @@ std::string Evaluator::describe(const Decision& d) const {
       case Miss::kSuspended: why = strCat("status ", f.status()); break;
       case Miss::kNotYetValid: why = strCat("valid only from ", f.valid_from()); break;
       case Miss::kExpired: why = strCat("expired ", f.expires()); break;
-      case Miss::kDestination: why = "the destination is not one it names (matched by address)"; break;
+      case Miss::kDestination:
+        why = d.destinationByName ? "the SNI/Host names its destination but the address is outside its CIDRs"
+                                  : "the destination is not one it names";
+        break;
       case Miss::kNoExportGrant: why = "it does not grant export by itself"; break;
       case Miss::kPrerequisite: why = "its prerequisite filing is missing"; break;
       case Miss::kCap: why = strCat("this flow exceeds its cap of ", f.cap_individuals_per_year(), " individuals"); break;
@@ -683,7 +690,9 @@ std::string Evaluator::describe(const Decision& d) const {
     case Basis::kEntry: {
       const auto& e = rs_.entries(d.entry);
       s += strCat("entry ", e.id(), " (", e.category_en(), e.category_zh().empty() ? "" : strCat(" / ", e.category_zh()), ")");
-      if (d.matchedEntry != d.entry) s += strCat(", via ", entryName(d.matchedEntry), " below its lowest tier");
+      if (d.matchedEntry != d.entry) {
+        s += strCat(", which ", entryName(d.matchedEntry), " falls to below its lowest tier");
+      }
       s += strCat("; ", mechText(), countText(), filingText());
       if (d.hintMatched) s += "; endpoint hint matched";
       break;
