@@ -65,7 +65,7 @@ struct AppConfig {
 
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
-  uint32_t handoff_ring = 4096;  // per (producer, consumer) worker pair, power of two
+  uint32_t handoff_ring = 1024;  // per (producer, consumer) worker pair, power of two
   uint16_t tx_retries = 4;       // bounded retries of a partial tx burst, then counted drops
 
   EngineConfig engine;  // worker_id is set per worker

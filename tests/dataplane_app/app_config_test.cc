@@ -34,7 +34,7 @@ ports:
 workers:
   lcores: [1, 3]
   burst_size: 64
-mempool: {size: 65535, cache: 128}
+mempool: {size: 65535, cache: 128, data_room: 16384}
 queues: {rx_descriptors: 2048, tx_descriptors: 512, handoff_ring: 2048, tx_retries: 2}
 flows:
   capacity: 65536
@@ -64,6 +64,7 @@ log:
   EXPECT_EQ(c->burst_size, 64);
   EXPECT_EQ(c->mempool_size, 65535u);
   EXPECT_EQ(c->mempool_cache, 128u);
+  EXPECT_EQ(c->mbuf_data_room, 16384u);
   EXPECT_EQ(c->rx_descriptors, 2048);
   EXPECT_EQ(c->tx_descriptors, 512);
   EXPECT_EQ(c->handoff_ring, 2048u);
