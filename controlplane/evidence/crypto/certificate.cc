@@ -187,4 +187,69 @@ absl::StatusOr<std::string> certFingerprint(std::string_view cert_pem, std::stri
   return hexEncode(std::string_view(reinterpret_cast<char*>(out), len));
 }
 
+namespace {
+
+void freeCertStack(STACK_OF(X509)* s) { sk_X509_pop_free(s, X509_free); }
+using CertStackPtr = std::unique_ptr<STACK_OF(X509), internal::OsslFree<freeCertStack>>;
+
+CertStackPtr readAllCerts(std::string_view pem) {
+  CertStackPtr certs(sk_X509_new_null());
+  auto bio = internal::memBio(pem);
+  while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) sk_X509_push(certs.get(), x);
+  internal::clearOpensslErrors();  // the loop ends on "no start line"
+  return certs;
+}
+
+bool sm2Signed(const X509* x) { return X509_get_signature_nid(x) == NID_SM2_with_SM3; }
+
+std::string rfc2253(const X509_NAME* n) {
+  internal::BioPtr b(BIO_new(BIO_s_mem()));
+  X509_NAME_print_ex(b.get(), n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+  return internal::bioContents(b.get());
+}
+
+}  // namespace
+
+absl::StatusOr<CertChainInfo> verifyCertChain(std::string_view chain_pem, std::string_view trusted_roots_pem,
+                                              int64_t at_unix) {
+  CertStackPtr chain = readAllCerts(chain_pem);
+  CertStackPtr roots = readAllCerts(trusted_roots_pem);
+  if (sk_X509_num(chain.get()) == 0) return absl::InvalidArgumentError("certificate chain: no certificate");
+  if (sk_X509_num(roots.get()) == 0) return absl::InvalidArgumentError("certificate chain: no trusted root");
+  // X509_verify_cert checks each signature with the ID stored on the certificate
+  // being verified, so every SM2-signed one (roots included: self-signatures) gets it.
+  for (STACK_OF(X509)* s : {chain.get(), roots.get()}) {
+    for (int i = 0; i < sk_X509_num(s); ++i) {
+      if (sm2Signed(sk_X509_value(s, i))) X509_set0_distinguishing_id(sk_X509_value(s, i), sm2Id().release());
+    }
+  }
+  std::unique_ptr<X509_STORE, internal::OsslFree<X509_STORE_free>> store(X509_STORE_new());
+  std::unique_ptr<X509_STORE_CTX, internal::OsslFree<X509_STORE_CTX_free>> ctx(X509_STORE_CTX_new());
+  if (!store || !ctx) return absl::ResourceExhaustedError("X509_STORE_new");
+  for (int i = 0; i < sk_X509_num(roots.get()); ++i) X509_STORE_add_cert(store.get(), sk_X509_value(roots.get(), i));
+  X509* leaf = sk_X509_value(chain.get(), 0);
+  if (X509_STORE_CTX_init(ctx.get(), store.get(), leaf, chain.get()) != 1) {
+    return opensslError(absl::StatusCode::kInternal, "X509_STORE_CTX_init");
+  }
+  if (at_unix != 0) X509_STORE_CTX_set_time(ctx.get(), 0, static_cast<time_t>(at_unix));
+  if (X509_verify_cert(ctx.get()) != 1) {
+    const int err = X509_STORE_CTX_get_error(ctx.get());
+    internal::clearOpensslErrors();
+    return absl::UnauthenticatedError(
+        internal::cat("certificate chain: ", X509_verify_cert_error_string(err), " (depth ",
+                      X509_STORE_CTX_get_error_depth(ctx.get()), ")"));
+  }
+  const uint32_t ku = X509_get_key_usage(leaf);
+  if (ku != UINT32_MAX && (ku & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION)) == 0) {
+    return absl::UnauthenticatedError("certificate chain: leaf keyUsage allows neither digitalSignature nor nonRepudiation");
+  }
+  CertChainInfo info;
+  info.subject = rfc2253(X509_get_subject_name(leaf));
+  info.issuer = rfc2253(X509_get_issuer_name(leaf));
+  struct tm tm {};
+  if (ASN1_TIME_to_tm(X509_get0_notAfter(leaf), &tm) == 1) info.not_after_unix = static_cast<int64_t>(timegm(&tm));
+  info.chain_length = static_cast<size_t>(sk_X509_num(X509_STORE_CTX_get0_chain(ctx.get())));
+  return info;
+}
+
 }  // namespace xborder::evidence::crypto

@@ -45,6 +45,22 @@ absl::Status verifyCsr(std::string_view csr_pem);
 // The certificate's public key.
 absl::StatusOr<PublicKey> certPublicKey(std::string_view cert_pem);
 
+struct CertChainInfo {
+  std::string subject;     // leaf subject, RFC 2253
+  std::string issuer;      // leaf issuer, RFC 2253
+  int64_t not_after_unix = 0;
+  size_t chain_length = 0;  // certificates in the verified path, root included
+};
+
+// Verifies `chain_pem` (leaf first, then any intermediates) against
+// `trusted_roots_pem` at `at_unix` (0 = now). Every SM2-signed certificate gets the
+// distinguishing ID 1234567812345678 before verification (EVIDENCE.md §3.1 pitfall 5:
+// OpenSSL 3.0 otherwise verifies SM2 chains with an empty ID and fails). The leaf
+// must carry keyUsage digitalSignature (or nonRepudiation) when it has a keyUsage.
+// Errors: InvalidArgument (no certificate / no root), Unauthenticated "<X.509 reason>".
+absl::StatusOr<CertChainInfo> verifyCertChain(std::string_view chain_pem, std::string_view trusted_roots_pem,
+                                              int64_t at_unix = 0);
+
 // Fingerprints of the DER certificate, lower-case hex, digest "SHA256" or "SM3".
 absl::StatusOr<std::string> certFingerprint(std::string_view cert_pem, std::string_view digest);
 
