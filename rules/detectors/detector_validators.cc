@@ -363,6 +363,16 @@ bool validEmail(std::string_view s) {
   size_t at = s.find('@');
   if (at == std::string_view::npos || at == 0 || at > 64 || s.size() - at - 1 > 253) return false;
   std::string_view local = s.substr(0, at), domain = s.substr(at + 1);
+  // SSH names its algorithms "name@domain" (RFC 4251 §6), e.g.
+  // chacha20-poly1305@openssh.com: protocol identifiers in every SSH handshake, not
+  // mailboxes (found on the real-capture survey).
+  for (std::string_view ns : {"openssh.com", "libssh.org", "lysator.liu.se", "ssh.com"}) {
+    if (domain.size() == ns.size()) {
+      bool same = true;
+      for (size_t i = 0; i < ns.size() && same; ++i) same = (domain[i] | 0x20) == ns[i] || domain[i] == ns[i];
+      if (same) return false;
+    }
+  }
   if (local.front() == '.' || local.back() == '.') return false;
   for (size_t i = 0; i < local.size(); ++i) {
     char c = local[i];

@@ -112,6 +112,8 @@ TEST(Email, SimplifiedRfc5322AndTld) {
   EXPECT_FALSE(validEmail("a..b@qq.com"));
   EXPECT_FALSE(validEmail("a@-qq.com"));
   EXPECT_FALSE(validEmail("a@localhost"));
+  EXPECT_FALSE(validEmail("chacha20-poly1305@openssh.com"));  // SSH algorithm names
+  EXPECT_FALSE(validEmail("curve25519-sha256@libssh.org"));
   EXPECT_TRUE(knownTld("CN"));
   EXPECT_FALSE(knownTld("zz"));
 }
