@@ -148,8 +148,11 @@ void printStats(const Runtime& rt, FILE* out, double elapsed_s) {
                  rt.flow_logs[w]->lines(), rt.flow_logs[w]->lost());
     rt.engines[w]->visitCounters(engine);
   }
+  // Console: non-zero engine counters only (Prometheus serves every one).
   for (const auto& [k, v] : engine.sums) {
-    std::fprintf(out, "  engine %s %lu\n", k.c_str(), v);
+    if (v != 0) {
+      std::fprintf(out, "  engine %s %lu\n", k.c_str(), v);
+    }
   }
   std::fflush(out);
 }

@@ -63,6 +63,7 @@ struct alignas(64) WorkerCounters {
   RelaxedCounter loops, busy_loops;
   RelaxedCounter handoff_in;
   RelaxedCounter tx_handoff_out, tx_handoff_dropped, tx_handoff_in;
+  std::atomic<uint64_t> first_rx_tsc{0};  // 0 until the first packet
   std::atomic<uint64_t> last_rx_tsc{0};
 };
 

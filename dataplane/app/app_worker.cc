@@ -82,6 +82,9 @@ class Worker {
           busy = true;
           countRx(q.port, rxbuf_.data(), n);
           st_.w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
+          if (st_.w.first_rx_tsc.load(std::memory_order_relaxed) == 0) {
+            st_.w.first_rx_tsc.store(tsc, std::memory_order_relaxed);
+          }
           if (q.handoff) {
             distribute(rxbuf_.data(), n, now_ns);
           } else {

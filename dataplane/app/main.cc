@@ -295,9 +295,19 @@ int App::run(int argc, char** argv) {
 
   printStats(rt_, stdout, elapsed);
   const Totals t = totals(rt_);
-  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets in %.3f s "
-              "(%.0f packets/s)\n",
-              t.rx, t.forwarded, t.dropped, elapsed, elapsed > 0 ? t.rx / elapsed : 0.0);
+  // Rate over the time packets actually arrived (a replay's idle tail excluded).
+  uint64_t first = 0, last = 0;
+  for (const auto& st : rt_.stats) {
+    const uint64_t f = st->w.first_rx_tsc.load(std::memory_order_relaxed);
+    if (f != 0 && (first == 0 || f < first)) {
+      first = f;
+    }
+    last = std::max(last, st->w.last_rx_tsc.load(std::memory_order_relaxed));
+  }
+  const double active = first != 0 && last > first ? static_cast<double>(last - first) / hz : 0;
+  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets in %.3f s; "
+              "%.0f packets/s over the %.3f s between first and last packet\n",
+              t.rx, t.forwarded, t.dropped, elapsed, active > 0 ? t.rx / active : 0.0, active);
   std::fflush(stdout);
   uint64_t lost = 0;
   for (const auto& l : rt_.flow_logs) {
