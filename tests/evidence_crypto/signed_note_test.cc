@@ -254,6 +254,68 @@ TEST(SignedNote, Sm2SignatureWithoutDistIdIsRejected) {
   EXPECT_EQ(openNote(note, vs).status().code(), absl::StatusCode::kUnauthenticated);
 }
 
+// c2sp.org/tlog-cosignature v1.0.1: a witness line with a timestamp, beside the log's line.
+TEST(SignedNote, WitnessCosignature) {
+  NoteSigner log = peterSigner();
+  auto wkey = PrivateKey::generate(KeyType::kEd25519);
+  ASSERT_TRUE(wkey.ok());
+  auto witness = NoteSigner::createCosigner("witness.example/w1", *wkey, [] { return uint64_t{1727964367}; });
+  ASSERT_TRUE(witness.ok()) << witness.status();
+  EXPECT_TRUE(witness->verifier().isCosignature());
+  // The vkey carries type 0x04 and round-trips.
+  auto wv = NoteVerifier::fromVkey(witness->verifier().vkey());
+  ASSERT_TRUE(wv.ok()) << wv.status();
+  EXPECT_TRUE(wv->isCosignature());
+  EXPECT_EQ(base64DecodeStrict(witness->verifier().vkey().substr(witness->verifier().vkey().rfind('+') + 1))->at(0),
+            '\x04');
+
+  std::vector<NoteSigner> signers = {log, *witness};
+  auto note = signNote(kGoldenBody, signers);
+  ASSERT_TRUE(note.ok()) << note.status();
+  std::vector<NoteVerifier> vs = {log.verifier(), *wv};
+  auto n = openNote(*note, vs);
+  ASSERT_TRUE(n.ok()) << n.status();
+  ASSERT_EQ(n->verified.size(), 2u);
+  EXPECT_FALSE(n->verified[0].cosignature_time.has_value());
+  EXPECT_EQ(n->verified[1].cosignature_time, 1727964367u);
+  EXPECT_EQ(n->verified[1].signature.size(), 72u);
+
+  // The same Ed25519 key as a plain 0x01 verifier has another key ID: line ignored.
+  std::vector<NoteVerifier> plain = {*NoteVerifier::create("witness.example/w1", wkey->publicKey())};
+  EXPECT_EQ(openNote(*note, plain).status().message(), "note has no verifiable signatures");
+  // Editing the signed timestamp breaks the cosignature.
+  auto parsed = parseNote(*note);
+  ASSERT_TRUE(parsed.ok());
+  std::string blob = *hexDecode("00000000");
+  for (int i = 0; i < 4; ++i) blob[static_cast<size_t>(i)] = static_cast<char>(witness->keyId() >> (24 - 8 * i));
+  std::string sig = parsed->signatures[1].signature;
+  sig[7] ^= 0x01;
+  std::string forged = internal::cat(kGoldenBody, "\n",
+                                     "\xE2\x80\x94 witness.example/w1 ", base64Encode(blob + sig), "\n");
+  std::vector<NoteVerifier> wonly = {*wv};
+  EXPECT_EQ(openNote(forged, wonly).status().code(), absl::StatusCode::kUnauthenticated);
+  // A cosignature over another body does not verify either.
+  std::string moved = absl::StrReplaceAll(*note, {{"\n8\n", "\n9\n"}});
+  EXPECT_EQ(openNote(moved, wonly).status().code(), absl::StatusCode::kUnauthenticated);
+  // Cosigners must be Ed25519.
+  EXPECT_FALSE(NoteSigner::createCosigner("w", *PrivateKey::generate(KeyType::kSm2)).ok());
+}
+
+TEST(SignedNote, CosignatureVectorsFromTransparencyDevFormats) {
+  // transparency-dev/formats note/note_cosigv1_test.go (Apache-2.0).
+  auto v = NoteVerifier::fromVkey("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2");
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->isCosignature());
+  auto sig = base64DecodeStrict(
+      "ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==");
+  ASSERT_TRUE(sig.has_value());
+  EXPECT_EQ(cosignatureTimestamp(sig->substr(4)), 1727964367u);
+  auto plain = base64DecodeStrict(
+      "eQjRQm6eSKzFoiYalgwCPXu2y3ijtg68is9M46JKxuZB+dRfTmeQeDBoXnvxZx2ugnkyV+MUMLXpWs1hPb/W/4xkNQY=");
+  ASSERT_TRUE(plain.has_value());
+  EXPECT_FALSE(cosignatureTimestamp(plain->substr(4)).has_value());
+}
+
 TEST(SignedNote, SignRejectsBadText) {
   NoteSigner s = peterSigner();
   EXPECT_FALSE(signNote("no newline", {&s, 1}).ok());

@@ -5,6 +5,7 @@
 #include <openssl/sha.h>
 
 #include <cstdio>
+#include <ctime>
 #include <set>
 #include <utility>
 
@@ -130,16 +131,41 @@ bool isValidNoteKeyName(std::string_view name) {
 
 // ---- NoteVerifier ----
 
-absl::StatusOr<NoteVerifier> NoteVerifier::create(std::string name, const PublicKey& key) {
+absl::StatusOr<NoteVerifier> NoteVerifier::build(std::string name, const PublicKey& key, bool cosignature) {
   if (!isValidNoteKeyName(name)) {
     return absl::InvalidArgumentError(internal::cat("invalid note key name \"", name, "\""));
   }
-  auto type = noteSigType(key.type());
+  absl::StatusOr<std::string> type = noteSigType(key.type());
+  if (cosignature) {
+    if (key.type() != KeyType::kEd25519) return absl::InvalidArgumentError("cosignature keys must be Ed25519");
+    type = std::string(1, static_cast<char>(kNoteSigCosignatureV1));
+  }
   if (!type.ok()) return type.status();
   std::string tk = internal::cat(*type, key.raw());
   uint32_t id = noteKeyId(name, tk);
-  return NoteVerifier(std::move(name), id, key, std::move(tk));
+  return NoteVerifier(std::move(name), id, key, std::move(tk), cosignature);
 }
+
+absl::StatusOr<NoteVerifier> NoteVerifier::create(std::string name, const PublicKey& key) {
+  return build(std::move(name), key, false);
+}
+
+absl::StatusOr<NoteVerifier> NoteVerifier::createCosignature(std::string name, const PublicKey& key) {
+  return build(std::move(name), key, true);
+}
+
+std::optional<uint64_t> cosignatureTimestamp(std::string_view signature) {
+  if (signature.size() != 72) return std::nullopt;
+  uint64_t t = 0;
+  for (size_t i = 0; i < 8; ++i) t = (t << 8) | static_cast<uint8_t>(signature[i]);
+  return t;
+}
+
+namespace {
+std::string cosignedMessage(uint64_t t, std::string_view text) {
+  return internal::cat("cosignature/v1\ntime ", t, "\n", text);
+}
+}  // namespace
 
 absl::StatusOr<NoteVerifier> NoteVerifier::fromVkey(std::string_view vkey) {
   auto bad = [&](std::string_view why) {
@@ -161,7 +187,7 @@ absl::StatusOr<NoteVerifier> NoteVerifier::fromVkey(std::string_view vkey) {
   if (!key || key->empty()) return bad("key is not canonical base64");
   absl::StatusOr<PublicKey> pub = absl::InvalidArgumentError("");
   const auto t = static_cast<uint8_t>((*key)[0]);
-  if (t == kNoteSigEd25519) {
+  if (t == kNoteSigEd25519 || t == kNoteSigCosignatureV1) {
     pub = PublicKey::fromRaw(KeyType::kEd25519, std::string_view(*key).substr(1));
   } else if (t == kNoteSigExtension && key->size() > 1 + kSm2NoteSigName.size() &&
              std::string_view(*key).substr(1, kSm2NoteSigName.size()) == kSm2NoteSigName) {
@@ -170,7 +196,7 @@ absl::StatusOr<NoteVerifier> NoteVerifier::fromVkey(std::string_view vkey) {
     return bad("unsupported signature type");
   }
   if (!pub.ok()) return bad(internal::toStd(pub.status().message()));
-  auto v = create(std::string(name), *pub);
+  auto v = build(std::string(name), *pub, t == kNoteSigCosignatureV1);
   if (!v.ok()) return v.status();
   if (keyLabel(name, v->keyId()) != vkey.substr(0, p2)) return bad("key ID does not match the key");
   return v;
@@ -184,7 +210,14 @@ bool NoteVerifier::verify(std::string_view text, std::string_view signature) con
   internal::MdCtxPtr md(EVP_MD_CTX_new());
   if (!md) return false;
   bool ok = false;
-  if (key_.type() == KeyType::kEd25519) {
+  if (cosignature_) {
+    auto t = cosignatureTimestamp(signature);
+    if (!t) return false;
+    const std::string msg = cosignedMessage(*t, text);
+    signature.remove_prefix(8);
+    ok = EVP_DigestVerifyInit_ex(md.get(), nullptr, nullptr, nullptr, nullptr, key_.get(), nullptr) == 1 &&
+         EVP_DigestVerify(md.get(), u8(signature), signature.size(), u8(msg), msg.size()) == 1;
+  } else if (key_.type() == KeyType::kEd25519) {
     ok = signature.size() == 64 &&
          EVP_DigestVerifyInit_ex(md.get(), nullptr, nullptr, nullptr, nullptr, key_.get(), nullptr) == 1 &&
          EVP_DigestVerify(md.get(), u8(signature), signature.size(), u8(text), text.size()) == 1;
@@ -203,7 +236,15 @@ bool NoteVerifier::verify(std::string_view text, std::string_view signature) con
 absl::StatusOr<NoteSigner> NoteSigner::create(std::string name, PrivateKey key) {
   auto v = NoteVerifier::create(std::move(name), key.publicKey());
   if (!v.ok()) return v.status();
-  return NoteSigner(std::move(key), *std::move(v));
+  return NoteSigner(std::move(key), *std::move(v), nullptr);
+}
+
+absl::StatusOr<NoteSigner> NoteSigner::createCosigner(std::string name, PrivateKey key,
+                                                      std::function<uint64_t()> clock) {
+  auto v = NoteVerifier::createCosignature(std::move(name), key.publicKey());
+  if (!v.ok()) return v.status();
+  if (!clock) clock = [] { return static_cast<uint64_t>(::time(nullptr)); };
+  return NoteSigner(std::move(key), *std::move(v), std::move(clock));
 }
 
 absl::StatusOr<std::string> NoteSigner::sign(std::string_view text) const {
@@ -211,6 +252,14 @@ absl::StatusOr<std::string> NoteSigner::sign(std::string_view text) const {
   if (!md) return absl::ResourceExhaustedError("EVP_MD_CTX_new");
   if (key_.type() == KeyType::kEd25519) {
     // Ed25519 is one-shot only, with a NULL digest (EVIDENCE.md §3.2).
+    std::string prefix, msg;
+    if (verifier_.isCosignature()) {
+      const uint64_t t = clock_();
+      prefix.resize(8);
+      for (size_t i = 0; i < 8; ++i) prefix[i] = static_cast<char>(t >> (56 - 8 * i));
+      msg = cosignedMessage(t, text);
+      text = msg;
+    }
     std::string sig(64, '\0');
     size_t len = sig.size();
     if (EVP_DigestSignInit_ex(md.get(), nullptr, nullptr, nullptr, nullptr, key_.get(), nullptr) != 1 ||
@@ -218,7 +267,7 @@ absl::StatusOr<std::string> NoteSigner::sign(std::string_view text) const {
         len != 64) {
       return internal::opensslError(absl::StatusCode::kInternal, "Ed25519 sign");
     }
-    return sig;
+    return prefix + sig;
   }
   internal::PkeyCtxPtr pctx;
   if (auto st = internal::initSm2DigestCtx(md.get(), key_.get(), /*sign=*/true, &pctx); !st.ok()) return st;
@@ -320,6 +369,7 @@ absl::StatusOr<OpenedNote> openNote(std::string_view note, std::span<const NoteV
     if (!match->verify(out.text, sig.signature)) {
       return absl::UnauthenticatedError(internal::cat("invalid signature for key ", keyLabel(sig.name, sig.key_id)));
     }
+    if (match->isCosignature()) sig.cosignature_time = cosignatureTimestamp(sig.signature);
     out.verified.push_back(std::move(sig));
   }
   if (out.verified.empty()) return absl::UnauthenticatedError("note has no verifiable signatures");
