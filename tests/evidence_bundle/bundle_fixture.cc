@@ -32,8 +32,9 @@ std::string makeRecord(uint64_t index, const std::string& origin, uint32_t versi
   return r.SerializeAsString();
 }
 
-Fixture::Fixture(uint64_t n, std::vector<uint64_t> sizes, HashAlg a) : alg(a) {
-  auto key = crypto::PrivateKey::generate(crypto::KeyType::kEd25519);
+Fixture::Fixture(uint64_t n, std::vector<uint64_t> sizes, HashAlg a, std::string seed) : alg(a) {
+  auto key = seed.empty() ? crypto::PrivateKey::generate(crypto::KeyType::kEd25519)
+                          : crypto::PrivateKey::fromRaw(crypto::KeyType::kEd25519, seed);
   signers.push_back(*crypto::NoteSigner::create(kOrigin, *key));
   for (uint64_t i = 0; i < n; ++i) source.records.push_back(makeRecord(i));
   Hasher h(alg);

@@ -40,8 +40,9 @@ struct Bundle {
 class Fixture {
  public:
   // Builds a log of `n` records with checkpoints at `sizes`.
+  // `seed` (32 bytes) fixes the Ed25519 key, e.g. for the fuzz seed bundle.
   explicit Fixture(uint64_t n = 50, std::vector<uint64_t> sizes = {10, 25, 40, 50},
-                   HashAlg alg = HashAlg::kSha256);
+                   HashAlg alg = HashAlg::kSha256, std::string seed = "");
 
   absl::StatusOr<bundle::ExportResult> exportRange(std::optional<uint64_t> from, std::optional<uint64_t> to,
                                                    std::map<uint64_t, std::string> tsr = {});
@@ -69,6 +70,9 @@ class Fixture {
 // A frames file rebuilt from payloads (CRC recomputed).
 std::string reframe(const std::vector<std::string>& payloads);
 std::vector<std::string> payloadsOf(const std::string& frames);
+
+// The fixed Ed25519 seed of the fuzz target's trust file and seed bundle.
+inline constexpr char kFuzzKeySeed[] = "xborder-evidence-fuzz-seed-key!!";  // 32 bytes
 
 // True if some check with `status` has a location or detail containing `where`.
 bool hasFinding(const verify::v1::Result& r, verify::v1::Status status, const std::string& where);

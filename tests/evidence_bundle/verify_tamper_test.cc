@@ -1,5 +1,7 @@
 // The tamper matrix (EVIDENCE.md §8): every fixture is the one good bundle with one
 // mutation, made here; each must give the right exit code and name the right place.
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 
 #include "absl/strings/str_cat.h"
@@ -375,6 +377,30 @@ TEST_F(TamperTest, UncoveredRecordsAreUnverifiable) {
     b.files["MANIFEST.json"] = bundle::manifestToJson(m);
   }, true);
   EXPECT_VERDICT(r, 2, UNVERIFIABLE, "record 25");
+}
+
+}  // namespace
+}  // namespace xborder::evidence::testing
+
+namespace xborder::evidence::testing {
+namespace {
+
+// The fuzz target's seed bundle is signed with the fuzz key; it must stay a bundle the
+// verifier accepts (so mutations explore the deep checks). XB_REGEN_SEEDS=1 rewrites it.
+TEST(FuzzSeedTest, SeedBundleIsCurrentAndVerifies) {
+  Fixture fx(12, {5, 12}, HashAlg::kSha256, std::string(kFuzzKeySeed, 32));
+  auto r = fx.exportRange(0, 12);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(fx.verify(r->bundle).exit_code(), 0);
+  const char* src = std::getenv("XB_SOURCE_DIR");
+  if (src == nullptr) GTEST_SKIP() << "XB_SOURCE_DIR not set";
+  std::string path = std::string(src) + "/tests/evidence_bundle/fuzz_seeds/bundle/good-bundle.tar";
+  if (std::getenv("XB_REGEN_SEEDS")) {
+    std::ofstream(path, std::ios::binary) << r->bundle;
+  }
+  std::ifstream f(path, std::ios::binary);
+  std::string committed((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(committed, r->bundle) << "regenerate with XB_REGEN_SEEDS=1";
 }
 
 }  // namespace
