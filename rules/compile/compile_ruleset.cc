@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "rules/compile/compile_detectors.h"
 #include "rules/geo/geo_strcat.h"
 #include "rules/lang/lang_keyword.h"
 
@@ -75,7 +76,7 @@ int64_t dayStartUnix(const lang::Date& d, int tzMinutes) { return d.daysSinceEpo
 
 }  // namespace
 
-absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& l) {
+absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& l, const CompileOptions& options) {
   pb::Ruleset r;
   r.set_schema_version(l.schemaVersion);
   r.set_list_id(l.listId);
@@ -322,6 +323,14 @@ absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& l) {
   std::stable_sort(order.begin(), order.end(),
                    [&](uint32_t a, uint32_t c) { return strictest(r.entries(a)) < strictest(r.entries(c)); });
   for (auto i : order) r.add_evaluation_order(i);
+
+  if (options.embedHyperscan) {
+    auto set = detectors::DetectorSet::build(detectorSpecOf(r));
+    if (!set.ok()) return absl::InvalidArgumentError(strCat("detectors: ", std::string(set.status().message())));
+    auto bytes = (*set)->serialize();
+    if (!bytes.ok()) return absl::InternalError(strCat("detectors: ", std::string(bytes.status().message())));
+    r.set_hyperscan_db(*bytes);
+  }
   return r;
 }
 

@@ -16,7 +16,13 @@ namespace xborder::rules::compile {
 // Limits the evaluator relies on (it keeps detector sets in 64-bit masks).
 inline constexpr size_t kMaxDetectors = 64;
 
-absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& list);
+struct CompileOptions {
+  // Build the detectors' Hyperscan database and embed its bytes (hyperscan_db), so the
+  // dataplane loads it instead of compiling. Off only in tests that need no scanner.
+  bool embedHyperscan = true;
+};
+
+absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& list, const CompileOptions& options = {});
 std::string serializeDeterministic(const pb::Ruleset& ruleset);
 std::string sha256Hex(std::string_view bytes);
 

@@ -1,7 +1,7 @@
 #pragma once
 // Detector kinds the gateway can run. A list may only reference detectors whose kind is
 // implemented, so a typo or a not-yet-built detector fails at load time, not silently
-// at run time. TODO(ruleslang): point this at rules/detectors' registry once it lands.
+// at run time. Backed by rules/detectors' registry.
 
 #include <string_view>
 #include <vector>

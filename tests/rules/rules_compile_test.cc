@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "rules/compile/compile_detectors.h"
 #include "tests/rules/rules_test_util.h"
 
 namespace xborder::rules {
@@ -143,6 +144,23 @@ TEST(Compile, RulesetCarriesSortedTablesAndKeywordEncodings) {
     EXPECT_EQ(f.valid_from_unix(), 1759276800 - 8 * 3600);  // 2025-10-01 00:00 +08
     EXPECT_EQ(f.expires_unix(), 1775001600 - 8 * 3600 - 1);  // 2026-03-31 23:59:59 +08 (2026-04-01 00:00 UTC is 1775001600)
   }
+}
+
+TEST(Compile, EmbeddedHyperscanDatabaseLoadsWithTheRulesetsSpec) {
+  auto loaded = lang::loadListFile(testing::sampleListPath());
+  ASSERT_TRUE(loaded.ok());
+  auto rs = compile::compileList(*loaded.list);
+  ASSERT_TRUE(rs.ok()) << rs.status();
+  ASSERT_FALSE(rs->hyperscan_db().empty());
+  auto spec = compile::detectorSpecOf(*rs);
+  EXPECT_EQ(spec.detectors.size(), 14u);
+  EXPECT_EQ(spec.dictionaries.size(), 16u);
+  auto set = detectors::DetectorSet::deserialize(spec, rs->hyperscan_db());
+  ASSERT_TRUE(set.ok()) << set.status();
+  EXPECT_TRUE((*set)->dictionaryIndex("kw_waybill").has_value());
+  // A different spec must not accept these bytes.
+  spec.dictionaries.pop_back();
+  EXPECT_FALSE(detectors::DetectorSet::deserialize(spec, rs->hyperscan_db()).ok());
 }
 
 TEST(Compile, EvaluatorLoadsTheSerializedBytes) {
