@@ -4,6 +4,7 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "rules/detectors/detector_set.h"
 #include "rules/detectors/detector_validators.h"
@@ -263,6 +264,28 @@ TEST_F(ScannerTest, ResetReusesTheStream) {
   scanner_->scan(st, reinterpret_cast<const uint8_t*>(c.data()), c.size());
   scanner_->finish(st);  // the VIN ends the stream: only \z closes it
   EXPECT_EQ(st.result().hitsOf(D::kVin), 1u);
+}
+
+TEST_F(ScannerTest, WorkersShareOneSetWithTheirOwnScanners) {
+  const std::string text = R"({"身份证":"11010519491231002X","mobile":"13812345678","email":"li.si@163.com"})";
+  auto expected = scan(text);
+  std::vector<std::thread> workers;
+  std::vector<int> mismatches(2, 0);
+  for (int w = 0; w < 2; ++w) {
+    workers.emplace_back([&, w] {
+      auto sc = Scanner::create(set_, testKey(), kToday);
+      if (!sc.ok()) {
+        mismatches[static_cast<size_t>(w)] = -1;
+        return;
+      }
+      for (int i = 0; i < 500; ++i) {
+        auto r = scanSplit(**sc, text, {static_cast<size_t>(i % text.size())});
+        if (r.hits != expected.hits || r.keyHashCount != expected.keyHashCount) ++mismatches[static_cast<size_t>(w)];
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(mismatches, std::vector<int>({0, 0}));
 }
 
 TEST(DetectorSetTest, SerializeRoundTripAndSpecMismatch) {
