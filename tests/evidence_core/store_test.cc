@@ -163,6 +163,26 @@ TEST(RecordCheck, VersionIndexOriginUnknownFields) {
   EXPECT_FALSE(parseRecord("\xff\xff\xff").ok());
 }
 
+// parseRecord checks unknown fields of the top level and of the body only; that is
+// complete as long as every body message is flat.
+TEST(RecordCheck, BodyMessagesAreFlat) {
+  const auto* oneof = v1::EvidenceRecord::descriptor()->FindOneofByName("body");
+  ASSERT_NE(oneof, nullptr);
+  EXPECT_GE(oneof->field_count(), 11);
+  for (int i = 0; i < oneof->field_count(); ++i) {
+    const auto* msg = oneof->field(i)->message_type();
+    ASSERT_NE(msg, nullptr);
+    for (int j = 0; j < msg->field_count(); ++j) {
+      EXPECT_NE(msg->field(j)->type(), google::protobuf::FieldDescriptor::TYPE_MESSAGE)
+          << msg->full_name() << "." << msg->field(j)->name();
+    }
+  }
+  // No map fields anywhere (wire order undefined).
+  for (const auto* d : {v1::EvidenceRecord::descriptor(), v1::FlowEvidence::descriptor()}) {
+    for (int j = 0; j < d->field_count(); ++j) EXPECT_FALSE(d->field(j)->is_map());
+  }
+}
+
 // --- the Log on a real directory ---------------------------------------------------
 
 constexpr char kOrigin[] = "evidence.test/appliance-01";
