@@ -202,12 +202,30 @@ void NdpiAdapter::releaseMeta(FlowEntry* e) noexcept {
 
 std::string_view NdpiAdapter::protocolLabel(const FlowEntry& e, char* buf,
                                             uint32_t n) const noexcept {
-  ndpi_protocol p;
-  std::memset(&p, 0, sizeof(p));
-  p.master_protocol = e.master_proto;
-  p.app_protocol = e.app_proto;
-  p.category = static_cast<ndpi_protocol_category_t>(e.category);
-  return cstr(ndpi_protocol2name(mod_, p, buf, n));
+  // Same rules as ndpi_protocol2name() in 4.2 ("Master.App", "Master" or "App"),
+  // without its snprintf (this runs once per logged flow).
+  auto append = [&](uint32_t at, std::string_view s) {
+    const uint32_t len = static_cast<uint32_t>(s.size()) < n - 1 - at
+                             ? static_cast<uint32_t>(s.size())
+                             : n - 1 - at;
+    std::memcpy(buf + at, s.data(), len);
+    return at + len;
+  };
+  if (n == 0) {
+    return {};
+  }
+  uint32_t len = 0;
+  if (e.master_proto != NDPI_PROTOCOL_UNKNOWN && e.master_proto != e.app_proto) {
+    len = append(0, protoName(e.master_proto));
+    if (e.app_proto != NDPI_PROTOCOL_UNKNOWN) {
+      len = append(len, ".");
+      len = append(len, protoName(e.app_proto));
+    }
+  } else {
+    len = append(0, protoName(e.app_proto));
+  }
+  buf[len] = '\0';
+  return std::string_view(buf, len);
 }
 
 std::string_view NdpiAdapter::protoName(uint16_t id) const noexcept {

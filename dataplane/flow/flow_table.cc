@@ -20,7 +20,10 @@ void FlowTable::init(uint32_t capacity, const FlowTimeouts& timeouts) {
     free_[i] = cap - 1 - i;  // pop order 0, 1, 2, ...
   }
   free_top_ = cap;
-  wheel_.assign(kWheelSize, kNoFlow);
+  wheel_.assign(kWheelSize + 1, kNoFlow);
+  for (uint64_t& w : busy_) {
+    w = 0;
+  }
   clock_started_ = false;
   cursor_sec_ = 0;
 }
@@ -137,6 +140,34 @@ void FlowTable::link(uint32_t idx, uint64_t deadline_sec) noexcept {
     entries_[e.next].prev = idx;
   }
   wheel_[s] = idx;
+  busy_[s >> 6] |= 1ull << (s & 63);
+}
+
+void FlowTable::linkDeferred(uint32_t idx) noexcept {
+  FlowEntry& e = entries_[idx];
+  e.wheel_slot = static_cast<uint16_t>(kDeferred);
+  e.prev = kNoFlow;
+  e.next = wheel_[kDeferred];
+  if (e.next != kNoFlow) {
+    entries_[e.next].prev = idx;
+  }
+  wheel_[kDeferred] = idx;
+}
+
+uint32_t FlowTable::nextBusySlot() const noexcept {
+  const uint32_t start = static_cast<uint32_t>(cursor_sec_ & kWheelMask);
+  // Scan the bitmap from `start` around the wheel: at most 65 words.
+  uint32_t word = start >> 6;
+  uint64_t bits = busy_[word] & (~0ull << (start & 63));
+  for (uint32_t n = 0; n <= kWheelSize / 64; ++n) {
+    if (bits != 0) {
+      const uint32_t slot = (word << 6) | static_cast<uint32_t>(__builtin_ctzll(bits));
+      return (slot - start) & kWheelMask;
+    }
+    word = (word + 1) & (kWheelSize / 64 - 1);
+    bits = busy_[word];
+  }
+  return kWheelSize;
 }
 
 void FlowTable::unlink(uint32_t idx) noexcept {
@@ -145,6 +176,9 @@ void FlowTable::unlink(uint32_t idx) noexcept {
     entries_[e.prev].next = e.next;
   } else {
     wheel_[e.wheel_slot] = e.next;
+    if (e.next == kNoFlow && e.wheel_slot != kDeferred) {
+      busy_[e.wheel_slot >> 6] &= ~(1ull << (e.wheel_slot & 63));
+    }
   }
   if (e.next != kNoFlow) {
     entries_[e.next].prev = e.prev;
@@ -162,13 +196,8 @@ uint32_t FlowTable::pickVictim() const noexcept {
   if (size_ == 0) {
     return kNoFlow;
   }
-  for (uint32_t n = 0; n < kWheelSize; ++n) {
-    const uint32_t head = wheel_[(cursor_sec_ + n) & kWheelMask];
-    if (head != kNoFlow) {
-      return head;
-    }
-  }
-  return kNoFlow;
+  const uint32_t n = nextBusySlot();
+  return n == kWheelSize ? wheel_[kDeferred] : wheel_[(cursor_sec_ + n) & kWheelMask];
 }
 
 }  // namespace xborder::dp

@@ -110,13 +110,17 @@ class FlowTable {
   static constexpr uint32_t kWheelBits = 12;  // 4096 one-second slots
   static constexpr uint32_t kWheelSize = 1u << kWheelBits;
   static constexpr uint32_t kWheelMask = kWheelSize - 1;
+  static constexpr uint32_t kDeferred = kWheelSize;  // extra list head: set aside
 
   struct Slot {
     uint32_t hash_lo;
     uint32_t idx_plus1;  // 0 = empty
   };
 
+  // Seconds from the cursor to the next non-empty wheel slot (kWheelSize if none).
+  uint32_t nextBusySlot() const noexcept;
   void link(uint32_t idx, uint64_t deadline_sec) noexcept;
+  void linkDeferred(uint32_t idx) noexcept;
   void unlink(uint32_t idx) noexcept;
   void startClock(uint64_t now_sec) noexcept;
 
@@ -131,6 +135,7 @@ class FlowTable {
   std::vector<Slot> slots_;
   std::vector<uint32_t> free_;
   std::vector<uint32_t> wheel_;
+  uint64_t busy_[kWheelSize / 64] = {};  // bit per non-empty wheel slot
 };
 
 template <class F>
@@ -146,21 +151,38 @@ uint32_t FlowTable::expire(uint64_t now_ns, uint32_t budget, F&& onExpire) noexc
     return 0;
   }
   uint32_t expired = 0;
-  while (budget > 0 && cursor_sec_ < now_sec) {
+  for (;;) {
+    // Flows set aside while catching up are filed again once the cursor is near now.
+    while (budget > 0 && wheel_[kDeferred] != kNoFlow && now_sec - cursor_sec_ < kWheelSize) {
+      --budget;
+      const uint32_t idx = wheel_[kDeferred];
+      unlink(idx);
+      link(idx, deadlineNs(entries_[idx]) / 1000000000ull);
+    }
+    if (budget == 0 || cursor_sec_ >= now_sec) {
+      break;
+    }
     --budget;
-    uint32_t& head = wheel_[cursor_sec_ & kWheelMask];
+    const uint32_t head = wheel_[cursor_sec_ & kWheelMask];
     if (head == kNoFlow) {
-      ++cursor_sec_;
+      // Every filed flow sits within [cursor, cursor + kWheelSize): jump straight to
+      // the next busy second, so idle gaps (or captures spanning years) cost one step.
+      const uint32_t n = nextBusySlot();
+      const uint64_t next = n == kWheelSize ? now_sec : cursor_sec_ + n;
+      cursor_sec_ = next < now_sec ? next : now_sec;
       continue;
     }
     const uint32_t idx = head;
     unlink(idx);
-    const FlowEntry& e = entries_[idx];
-    const uint64_t deadline = deadlineNs(e);
+    const uint64_t deadline = deadlineNs(entries_[idx]);
     if (deadline <= now_ns) {
       onExpire(idx);
       remove(idx);
       ++expired;
+    } else if (now_sec - cursor_sec_ >= kWheelSize) {
+      // The cursor lags by more than the wheel span (a jump in time): filing the
+      // flow relative to the cursor would make us revisit it every wheel turn.
+      linkDeferred(idx);
     } else {
       link(idx, deadline / 1000000000ull);  // a later second, never this one
     }
@@ -170,7 +192,7 @@ uint32_t FlowTable::expire(uint64_t now_ns, uint32_t budget, F&& onExpire) noexc
 
 template <class F>
 void FlowTable::drain(F&& f) noexcept {
-  for (uint32_t s = 0; s < kWheelSize; ++s) {
+  for (uint32_t s = 0; s <= kWheelSize; ++s) {
     while (wheel_[s] != kNoFlow) {
       const uint32_t idx = wheel_[s];
       unlink(idx);

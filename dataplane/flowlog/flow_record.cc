@@ -27,6 +27,17 @@ void putDigits(char* p, uint64_t v, int n) {
 }
 
 std::string_view ipText(const uint8_t* addr, uint8_t version, char* buf) {
+  if (version == 4) {  // inet_ntop formats IPv4 with sprintf: do it by hand
+    char* o = buf;
+    for (int i = 0; i < 4; ++i) {
+      const unsigned v = addr[i];
+      if (v >= 100) *o++ = static_cast<char>('0' + v / 100);
+      if (v >= 10) *o++ = static_cast<char>('0' + (v / 10) % 10);
+      *o++ = static_cast<char>('0' + v % 10);
+      if (i < 3) *o++ = '.';
+    }
+    return std::string_view(buf, static_cast<size_t>(o - buf));
+  }
   const char* r = inet_ntop(version == 4 ? AF_INET : AF_INET6, addr, buf, INET6_ADDRSTRLEN);
   return r ? std::string_view(r) : std::string_view();
 }

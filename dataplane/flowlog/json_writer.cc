@@ -144,6 +144,17 @@ void JsonWriter::escaped(std::string_view s) noexcept {
   const auto* p = reinterpret_cast<const uint8_t*>(s.data());
   const size_t n = s.size();
   for (size_t i = 0; i < n;) {
+    // Fast path: copy a run of printable ASCII that needs no escaping.
+    size_t run = i;
+    while (run < n && p[run] >= 0x20 && p[run] < 0x7F && p[run] != '"' && p[run] != '\\') {
+      ++run;
+    }
+    if (run > i) {
+      std::memcpy(o, p + i, run - i);
+      o += run - i;
+      i = run;
+      continue;
+    }
     const uint8_t c = p[i];
     if (c < 0x80) {
       switch (c) {
