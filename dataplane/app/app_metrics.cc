@@ -22,7 +22,10 @@ class Collect final : public CounterVisitor {
   void counter(std::string_view name, std::string_view key, std::string_view value,
                uint64_t v) override {
     std::string labels = absl::StrCat("worker=\"", worker_, "\"");
-    if (!key.empty()) {
+    if (key == "worker") {
+      // The Engine already labels this one by worker (its own id, which is ours).
+      labels = absl::StrCat("worker=\"", std::string(value), "\"");
+    } else if (!key.empty()) {
       absl::StrAppend(&labels, ",", std::string(key), "=\"", std::string(value), "\"");
     }
     t_.add(name, labels, v);

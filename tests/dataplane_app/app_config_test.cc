@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 namespace xborder::dp::app {
@@ -394,6 +395,26 @@ TEST(NoHugeFallback, Decisions) {
   EXPECT_FALSE(needsNoHugeFallback({"prog", "-m512"}, none));
   EXPECT_FALSE(needsNoHugeFallback({"prog", "--socket-mem=512"}, none));
   EXPECT_TRUE(needsNoHugeFallback({"prog"}, "MemTotal: 1 kB\n"));
+}
+
+}  // namespace
+}  // namespace xborder::dp::app
+
+namespace xborder::dp::app {
+namespace {
+
+// Every sample config under dataplane/examples/ stays valid as keys evolve.
+TEST(AppConfigExamples, EveryExampleParses) {
+  const char* src = std::getenv("XB_SOURCE_DIR");
+  const std::string dir = std::string(src ? src : ".") + "/dataplane/examples";
+  int n = 0;
+  for (const char* f : {"demo.yaml", "inline-pci.yaml", "tap-mirror.yaml", "testbed-af-packet.yaml"}) {
+    absl::StatusOr<AppConfig> c = loadConfigFile(dir + "/" + f);
+    ASSERT_TRUE(c.ok()) << c.status();
+    EXPECT_FALSE(c->pairs.empty()) << f;
+    ++n;
+  }
+  EXPECT_EQ(n, 4);
 }
 
 }  // namespace

@@ -143,6 +143,24 @@ if [ -n "$rxm" ] && [ "$rxm" -gt 0 ]; then
            xborder_port_rx_missed_total xborder_port_rx_nombuf_total xborder_flow_log_lines_total; do
     printf '%s\n' "$metrics" | grep -q "^$m" || fail "prometheus: $m missing"
   done
+  # Valid exposition: one TYPE line per metric, no label given twice in a sample.
+  printf '%s\n' "$metrics" | python3 -c '
+import re, sys
+types, bad = set(), 0
+for line in sys.stdin:
+    line = line.rstrip("\n")
+    if line.startswith("# TYPE "):
+        name = line.split()[2]
+        bad += name in types
+        types.add(name)
+    elif line:
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? ([0-9]+)$", line)
+        if not m:
+            print("bad sample:", line); bad += 1; continue
+        keys = re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"", m.group(3) or "")
+        if len(keys) != len(set(keys)):
+            print("label twice:", line); bad += 1
+sys.exit(1 if bad else 0)' || fail "prometheus: invalid exposition"
   pass "prometheus: net_pcap0 rx $rxm packets"
 else
   fail "prometheus endpoint on $port did not answer with rx counters"
