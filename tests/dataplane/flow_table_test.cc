@@ -178,3 +178,34 @@ TEST(FlowTable, VictimAndDrain) {
 
 }  // namespace
 }  // namespace xborder::dp
+
+namespace xborder::dp {
+namespace {
+
+// A jump in time far beyond the wheel span (a capture spanning years, a clock
+// step): live flows are set aside and re-filed, and still expire on time.
+TEST(FlowTable, TimeJumpKeepsLiveFlowsAndExpiresThemLater) {
+  FlowTimeouts to;
+  to.udp = 100;
+  FlowTable t;
+  t.init(256, to);
+  const uint64_t t0 = 1000 * kSec;
+  for (uint32_t n = 0; n < 100; ++n) t.insert(keyN(n), hashFlowKey(keyN(n)), t0);
+  const uint64_t later = t0 + 10ull * 365 * 86400 * kSec;
+  for (uint32_t n = 0; n < 50; ++n) {  // half the flows saw a packet just now
+    t.at(t.find(keyN(n), hashFlowKey(keyN(n)))).last_ns = later;
+  }
+  uint32_t expired = 0;
+  for (int i = 0; i < 20; ++i) expired += t.expire(later + kSec, 64, [](uint32_t) {});
+  EXPECT_EQ(expired, 50u);
+  EXPECT_EQ(t.size(), 50u);
+  EXPECT_NE(t.pickVictim(), kNoFlow);
+  for (int i = 0; i < 20; ++i) expired += t.expire(later + 50 * kSec, 64, [](uint32_t) {});
+  EXPECT_EQ(t.size(), 50u);
+  for (int i = 0; i < 20; ++i) expired += t.expire(later + 101 * kSec, 64, [](uint32_t) {});
+  EXPECT_EQ(expired, 100u);
+  EXPECT_EQ(t.size(), 0u);
+}
+
+}  // namespace
+}  // namespace xborder::dp
