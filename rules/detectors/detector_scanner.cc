@@ -221,6 +221,10 @@ void Scanner::handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t fro
     case F::kResidentId:
       valid = validResidentId(s, today_);
       break;
+    case F::kResidentId15:
+      valid = validResidentId15(s, norm);
+      if (valid) nn = 18;
+      break;
     case F::kMobile: {
       nn = normalizeDigits(s, norm, 15);
       std::string_view d(norm, std::min(nn, size_t{15}));
@@ -345,7 +349,7 @@ void Scanner::handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t fro
   const bool chained = st.lastConfirmed_[di] != 0 && st.lastConfirmed_[di] + cfg.proximityBytes >= start;
   if (keyword) {
     commit(st, meta.detector, to, info.keyed, hash, true);
-  } else if (!cfg.requireContext || chained) {
+  } else if ((!cfg.requireContext && meta.form != F::kResidentId15) || chained) {
     // A gated detector also passes when it continues a run of confirmed hits (a CSV
     // column under a "phone" header keeps its context row after row).
     commit(st, meta.detector, to, info.keyed, hash, false);

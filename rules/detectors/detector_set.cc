@@ -147,11 +147,11 @@ void plates(PatternBuilder& b, const std::vector<std::string>& provinces,
   const std::string s = alternation(suffixes);
   constexpr std::string_view kL = "[A-HJ-NP-Z]";
   constexpr std::string_view kAn = "[A-HJ-NP-Z0-9]";
-  // Ordinary (7 chars), new-energy small and large (8 chars), and 挂学警港澳 suffixes.
-  b.candidate(DetectorId::kCnPlate, form, cat(p, kL, kAn, "{5}", kE));
-  b.candidate(DetectorId::kCnPlate, form, cat(p, kL, "[DABCEFGHJK]", kAn, "[0-9]{4}", kE));
-  b.candidate(DetectorId::kCnPlate, form, cat(p, kL, "[0-9]{5}[DABCEFGHJK]", kE));
-  b.candidate(DetectorId::kCnPlate, form, cat(p, kL, kAn, "{4}", s));
+  // Ordinary (7 chars), new-energy small and large (8 chars), and 挂学警港澳 suffixes, in
+  // one pattern per encoding (the scanner re-parses the shape; one pattern is cheaper).
+  b.candidate(DetectorId::kCnPlate, form,
+              cat(p, kL, "(?:(?:", kAn, "{5}|[DABCEFGHJK]", kAn, "[0-9]{4}|[0-9]{5}[DABCEFGHJK])", kE, "|", kAn,
+                  "{4}", s, ")"));
 }
 
 absl::Status addDetectorPatterns(PatternBuilder& b, DetectorId d,
@@ -167,6 +167,8 @@ absl::Status addDetectorPatterns(PatternBuilder& b, DetectorId d,
     case D::kCnResidentId:
       b.candidate(d, F::kResidentId,
                   cat(kB, "[1-8][0-9]{5}(?:19|20)[0-9]{2}[01][0-9][0-3][0-9]{4}[0-9Xx]", kE));
+      // Legacy 15-digit form: no check digit, so it always needs context.
+      b.candidate(d, F::kResidentId15, cat(kB, "[1-8][0-9]{7}[01][0-9][0-3][0-9]{4}", kE));
       break;
     case D::kCnMobile:
       b.candidate(d, F::kMobile,

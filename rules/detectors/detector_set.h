@@ -66,7 +66,7 @@ enum class PatternRole : uint8_t {
 };
 
 enum class CandidateForm : uint8_t {
-  kNone, kResidentId, kMobile, kBankCard, kPassport, kMrz, kPermit, kUscc, kVin,
+  kNone, kResidentId, kResidentId15, kMobile, kBankCard, kPassport, kMrz, kPermit, kUscc, kVin,
   kPlateUtf8, kPlateGbk, kGpsLatLon, kGpsLonLat, kGpsNmea, kEmail, kIcd10,
 };
 

@@ -1,6 +1,7 @@
 #include "rules/detectors/detector_validators.h"
 
 #include <array>
+#include <cstring>
 
 namespace xborder::rules::detectors {
 namespace {
@@ -144,6 +145,19 @@ bool validResidentId(std::string_view s, uint32_t today) {
   if (y < 1900 || !validDate(y, m, d)) return false;
   if (static_cast<uint32_t>(y * 10000 + m * 100 + d) > today) return false;
   return residentIdCheckChar(s) == last;
+}
+
+bool validResidentId15(std::string_view s, char* out18) {
+  if (s.size() != 15 || !allDigits(s)) return false;
+  if (!validProvinceCode(num(s.substr(0, 2))) || s.substr(2, 4) == "0000") return false;
+  int y = 1900 + num(s.substr(6, 2)), m = num(s.substr(8, 2)), d = num(s.substr(10, 2));
+  if (!validDate(y, m, d)) return false;
+  std::memcpy(out18, s.data(), 6);
+  out18[6] = '1';
+  out18[7] = '9';
+  std::memcpy(out18 + 8, s.data() + 6, 9);
+  out18[17] = residentIdCheckChar(std::string_view(out18, 17));
+  return true;
 }
 
 bool validMobile(std::string_view s) {

@@ -16,6 +16,10 @@ bool validProvinceCode(int code);
 
 // GB 11643-1999: 18 chars, province, real birth date <= today (YYYYMMDD), MOD 11-2.
 bool validResidentId(std::string_view s, uint32_t todayYyyymmdd);
+// GB 11643-1989 legacy 15-digit number (YYMMDD birth date of 19YY, no check digit):
+// province, real date. Converts to the 18-character form in `out18` (inserting "19" and
+// the check character) so both forms of one person hash alike.
+bool validResidentId15(std::string_view s, char* out18);
 // ISO 7064 MOD 11-2 check character for the first 17 digits ('0'-'9' or 'X').
 char residentIdCheckChar(std::string_view first17);
 

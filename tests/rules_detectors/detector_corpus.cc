@@ -306,6 +306,14 @@ std::vector<LabelledSample> generateCorpus(uint64_t seed, int perKind) {
     add("cn_resident_id", carrier(r, pick(r, std::vector<std::string>{"身份证", "id_no", "idcard", "证件号"}), residentId(r), true),
         {D::kCnResidentId});
     add("cn_resident_id/bare", lorem(r, 3) + " " + residentId(r) + " " + lorem(r, 2), {D::kCnResidentId});
+    {
+      std::string id = residentId(r);
+      std::string legacy = id.substr(0, 6) + id.substr(8, 9);  // GB 11643-1989 15-digit form
+      if (id.substr(6, 2) == "19") {
+        add("cn_resident_id/legacy15", carrier(r, "身份证", legacy, true), {D::kCnResidentId});
+      }
+      add("nearmiss/legacy15_nocontext", "serial " + legacy + " " + lorem(r, 3), {});
+    }
     add("cn_mobile", carrier(r, pick(r, std::vector<std::string>{"手机", "mobile", "phone", "tel", "联系电话"}), mobileFormatted(r), true),
         {D::kCnMobile});
     {

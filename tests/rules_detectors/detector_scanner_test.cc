@@ -67,6 +67,16 @@ TEST_F(ScannerTest, ResidentIdNearMissesAreRejected) {
   EXPECT_EQ(r.rejected[static_cast<size_t>(D::kCnResidentId)], 2u);  // the 19-digit one never matches
 }
 
+TEST_F(ScannerTest, LegacyIdNeedsContextAndHashesLikeItsNewForm) {
+  EXPECT_EQ(scan("ref 110105491231002 ok").hitsOf(D::kCnResidentId), 0u);
+  auto old = scan("身份证号 110105491231002");
+  auto cur = scan("身份证号 11010519491231002X");
+  ASSERT_EQ(old.hitsOf(D::kCnResidentId), 1u);
+  ASSERT_EQ(old.hashes().size(), 1u);
+  ASSERT_EQ(cur.hashes().size(), 1u);
+  EXPECT_EQ(old.hashes()[0].hash, cur.hashes()[0].hash);
+}
+
 TEST_F(ScannerTest, MobileNeedsContextBeforeOrAfter) {
   EXPECT_EQ(scan("order 13812345678 shipped").hitsOf(D::kCnMobile), 0u);
   EXPECT_EQ(scan("手机：13812345678").hitsOf(D::kCnMobile), 1u);

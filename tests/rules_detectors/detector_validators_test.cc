@@ -32,6 +32,14 @@ TEST(ResidentId, RejectsBadProvinceDateAndFuture) {
   EXPECT_FALSE(validResidentId("3205051990030712", kToday));              // too short
 }
 
+TEST(ResidentId, Legacy15DigitConvertsTo18) {
+  char out[18];
+  ASSERT_TRUE(validResidentId15("110105491231002", out));
+  EXPECT_EQ(std::string(out, 18), "11010519491231002X");
+  EXPECT_FALSE(validResidentId15("110105491331002", out));  // month 13
+  EXPECT_FALSE(validResidentId15("990105491231002", out));  // no province 99
+}
+
 TEST(Mobile, CarrierSegments) {
   EXPECT_TRUE(validMobile("13812345678"));
   EXPECT_TRUE(validMobile("19912345678"));
