@@ -28,7 +28,9 @@ class Collect final : public CounterVisitor {
     } else if (!key.empty()) {
       absl::StrAppend(&labels, ",", std::string(key), "=\"", std::string(value), "\"");
     }
-    t_.add(name, labels, v);
+    // visitCounters has no type: by Prometheus convention only *_total are counters.
+    const bool counter = name.size() > 6 && name.substr(name.size() - 6) == "_total";
+    t_.add(name, labels, v, counter ? "counter" : "gauge");
   }
 
  private:
