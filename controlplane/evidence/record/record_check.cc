@@ -77,7 +77,7 @@ absl::StatusOr<v1::EvidenceRecord> parseRecord(std::string_view bytes,
   return record;
 }
 
-absl::StatusOr<v1::RecordType> checkRecord(std::string_view bytes, const RecordExpectation& expect) {
+absl::StatusOr<RecordSummary> checkRecord(std::string_view bytes, const RecordExpectation& expect) {
   thread_local google::protobuf::Arena arena;
   thread_local size_t uses = 0;
   // Reset now and then rather than per record: cheap, and memory stays bounded.
@@ -87,7 +87,7 @@ absl::StatusOr<v1::RecordType> checkRecord(std::string_view bytes, const RecordE
     return absl::DataLossError("record is not a valid EvidenceRecord protobuf");
   }
   if (auto s = checkParsed(*record, expect); !s.ok()) return s;
-  return record->type();
+  return RecordSummary{record->type(), record->index(), record->observed_unix_nanos()};
 }
 
 }  // namespace xborder::evidence

@@ -26,8 +26,12 @@ absl::StatusOr<v1::EvidenceRecord> parseRecord(std::string_view bytes,
 
 // The same checks without handing back the message: parses into a per-thread arena,
 // several times cheaper per record (verifiers and the store's recovery scan use it).
-// On success returns the record's type.
-absl::StatusOr<v1::RecordType> checkRecord(std::string_view bytes, const RecordExpectation& expect = {});
+struct RecordSummary {
+  v1::RecordType type;
+  uint64_t index;
+  int64_t observedUnixNanos;
+};
+absl::StatusOr<RecordSummary> checkRecord(std::string_view bytes, const RecordExpectation& expect = {});
 
 // True if the message or any sub-message carries fields this build does not know.
 bool hasUnknownFields(const google::protobuf::Message& message);

@@ -248,7 +248,7 @@ absl::Status Log::recover() {
     Segment seg{first, name, {}, kSegmentHeaderSize};
     bool bad = false;
     for (const Frame& frame : scan.frames) {
-      auto record = parseRecord(frame.payload, {.index = expected, .origin = meta_.origin});
+      auto record = checkRecord(frame.payload, {.index = expected, .origin = meta_.origin});
       if (!record.ok()) {
         raiseAlarm(absl::StrCat(name, " offset ", frame.offset, " (leaf ", expected,
                                 "): ", record.status().message()));
@@ -507,9 +507,9 @@ absl::StatusOr<uint64_t> Log::enqueueAndWait(const RecordMaker& make) {
 
 absl::StatusOr<uint64_t> Log::append(std::string_view recordBytes) {
   if (auto s = checkRecordSize(recordBytes.size()); !s.ok()) return s;
-  auto record = parseRecord(recordBytes, {.origin = meta_.origin});
+  auto record = checkRecord(recordBytes, {.origin = meta_.origin});
   if (!record.ok()) return absl::InvalidArgumentError(record.status().message());
-  const uint64_t index = record->index();
+  const uint64_t index = record->index;
   return enqueueAndWait([&](uint64_t first) -> absl::StatusOr<std::vector<std::string>> {
     if (index != first) {
       return absl::FailedPreconditionError(
@@ -524,9 +524,9 @@ absl::StatusOr<uint64_t> Log::appendBatch(std::span<const std::string> records) 
   std::vector<uint64_t> indexes;
   for (const auto& bytes : records) {
     if (auto s = checkRecordSize(bytes.size()); !s.ok()) return s;
-    auto record = parseRecord(bytes, {.origin = meta_.origin});
+    auto record = checkRecord(bytes, {.origin = meta_.origin});
     if (!record.ok()) return absl::InvalidArgumentError(record.status().message());
-    indexes.push_back(record->index());
+    indexes.push_back(record->index);
   }
   return enqueueAndWait([&](uint64_t first) -> absl::StatusOr<std::vector<std::string>> {
     for (size_t i = 0; i < indexes.size(); ++i) {

@@ -83,7 +83,7 @@ class Run {
   bundle::v1::Manifest manifest_;
   std::map<uint64_t, CheckpointInfo> cps_;    // valid checkpoints by size
   std::optional<crypto::Checkpoint> since_;
-  std::vector<std::string> records_;          // payloads of records [from, to)
+  std::vector<std::string_view> records_;     // payloads of [from, to), into files_
   bool records_ok_ = false;
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;
 };
@@ -113,7 +113,7 @@ bool Run::stepArchive(std::string_view archive) {
   }
   if (!ok) return false;
   // Everything must sit under one top directory EVB-... (§5.1).
-  for (const auto& e : *entries) {
+  for (auto& e : *entries) {
     std::string_view p = e.path;
     size_t slash = p.find('/');
     std::string top(p.substr(0, slash));
@@ -127,7 +127,7 @@ bool Run::stepArchive(std::string_view archive) {
       add(1, "archive.layout", v1::FAIL, e.path, "file at the archive root");
       return false;
     }
-    files_[std::string(p.substr(slash + 1))] = e.data;
+    files_[std::string(p.substr(slash + 1))] = std::move(e.data);
   }
   res_.mutable_identity()->set_bundle_name(top_);
   if (!files_.count(kManifestJson) || !files_.count(kManifestSig)) {
@@ -463,7 +463,7 @@ void Run::stepRecords() {
       last_time = std::max(last_time, r.observed_unix_nanos());
     }
     tree->append(hasher_->leafHash(bytes));
-    records_.emplace_back(bytes);
+    records_.push_back(bytes);
     if (next_cp != cps_.end() && next_cp->first == tree->size()) {
       if (rawOf(tree->root()) != next_cp->second.cp.root) {
         add(5, "records.root", v1::FAIL, absl::StrCat("checkpoint ", next_cp->first),
@@ -537,7 +537,7 @@ void Run::stepCited() {
       row->set_status("UNVERIFIABLE");
       continue;
     }
-    const std::string& bytes = records_[p->index - from];
+    std::string_view bytes = records_[p->index - from];
     Hash leaf = hasher_->leafHash(bytes);
     auto st = merkle::verifyInclusion(*hasher_, p->index, cp->checkpoint.size, rawOf(leaf), p->hashes, cp->checkpoint.root);
     if (!st.ok()) { fail(absl::StrCat("inclusion proof: ", st.message())); continue; }
