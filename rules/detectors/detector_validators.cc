@@ -1,5 +1,6 @@
 #include "rules/detectors/detector_validators.h"
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -245,8 +246,11 @@ bool validUscc(std::string_view s) {
   for (char c : s) {
     if (usccValue(c) < 0) return false;
   }
-  // Position 1: registration authority; 2: organisation type (GB 32100 table 1).
-  if (std::string_view("123456789ANY").find(s[0]) == std::string_view::npos) return false;
+  // Positions 1-2: registration authority and organisation type (GB 32100 table 1).
+  static constexpr std::string_view kTypes[] = {"11", "12", "13", "19", "21", "29", "31", "32", "33", "34", "35", "39",
+                                                "41", "49", "51", "52", "53", "59", "61", "62", "69", "71", "72", "79",
+                                                "81", "89", "91", "92", "93", "A1", "A9", "N1", "N2", "N3", "N9", "Y1"};
+  if (std::find(std::begin(kTypes), std::end(kTypes), s.substr(0, 2)) == std::end(kTypes)) return false;
   if (!allDigits(s.substr(2, 6)) || !validProvinceCode(num(s.substr(2, 2)))) return false;
   if (!validOrgCode(s.substr(8, 9))) return false;
   return usccCheckChar(s) == s[17];

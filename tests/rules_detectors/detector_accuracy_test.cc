@@ -2,7 +2,9 @@
 // streaming-correctness check (every sample split at every byte boundary).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "rules/detectors/detector_scanner.h"
@@ -41,7 +43,10 @@ TEST(DetectorCorpus, IsDeterministic) {
 TEST(DetectorAccuracy, PrecisionAndRecallPerDetector) {
   auto scanner = makeScanner();
   ASSERT_NE(scanner, nullptr);
-  auto corpus = generateCorpus(kSeed, 150);
+  // XB_DETECTOR_CORPUS_PER_KIND raises the sample count for a longer manual run.
+  int perKind = 150;
+  if (const char* env = std::getenv("XB_DETECTOR_CORPUS_PER_KIND")) perKind = std::max(1, std::atoi(env));
+  auto corpus = generateCorpus(kSeed, perKind);
   std::array<int, kDetectorCount> tp{}, fp{}, fn{};
   std::set<std::string> fpKinds, fnKinds;
   for (const auto& s : corpus) {
