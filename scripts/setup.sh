@@ -26,7 +26,7 @@ PACKAGES=(
   libhyperscan-dev libyaml-cpp-dev protobuf-compiler libprotobuf-dev libgrpc++-dev
   protobuf-compiler-grpc libsqlite3-dev libssl-dev openssl libabsl-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
   # testbed: real clients and servers in network namespaces
   iproute2 curl dnsutils nginx-light dnsmasq-base tshark ethtool procps
 )
