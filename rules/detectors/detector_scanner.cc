@@ -9,6 +9,7 @@
 #include <cstring>
 #include <ctime>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/status.h"
 #include "rules/detectors/detector_validators.h"
@@ -65,6 +66,27 @@ void FlowScanState::clearCounters() {
 
 FlowScanState::~FlowScanState() {
   if (stream_) hs_close_stream(stream_, nullptr, nullptr, nullptr);
+}
+
+FlowScanState::FlowScanState(FlowScanState&& o) noexcept { *this = std::move(o); }
+
+FlowScanState& FlowScanState::operator=(FlowScanState&& o) noexcept {
+  if (this == &o) return *this;
+  if (stream_) hs_close_stream(stream_, nullptr, nullptr, nullptr);
+  stream_ = o.stream_;
+  offset_ = o.offset_;
+  tailLen_ = o.tailLen_;
+  finished_ = o.finished_;
+  faceFlags_ = o.faceFlags_;
+  pendingCount_ = o.pendingCount_;
+  tail_ = o.tail_;
+  lastContext_ = o.lastContext_;
+  lastConfirmed_ = o.lastConfirmed_;
+  pending_ = o.pending_;
+  result_ = o.result_;
+  o.stream_ = nullptr;
+  o.clearCounters();
+  return *this;
 }
 
 absl::StatusOr<std::unique_ptr<Scanner>> Scanner::create(std::shared_ptr<const DetectorSet> set,

@@ -74,6 +74,9 @@ class FlowScanState {
   ~FlowScanState();
   FlowScanState(const FlowScanState&) = delete;
   FlowScanState& operator=(const FlowScanState&) = delete;
+  // Movable so flow tables can hold states in vectors; the source is left closed.
+  FlowScanState(FlowScanState&& o) noexcept;
+  FlowScanState& operator=(FlowScanState&& o) noexcept;
 
   const FlowScanResult& result() const { return result_; }
   bool isOpen() const { return stream_ != nullptr; }

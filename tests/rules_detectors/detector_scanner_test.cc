@@ -298,6 +298,21 @@ TEST_F(ScannerTest, WorkersShareOneSetWithTheirOwnScanners) {
   EXPECT_EQ(mismatches, std::vector<int>({0, 0}));
 }
 
+TEST_F(ScannerTest, StatesMoveIntoVectorsMidStream) {
+  std::vector<FlowScanState> flows(3);
+  for (auto& f : flows) ASSERT_TRUE(scanner_->open(f));
+  const std::string a = "身份证 110105194912", b = "31002X ";
+  scanner_->scan(flows[1], reinterpret_cast<const uint8_t*>(a.data()), a.size());
+  flows.resize(64);  // reallocates: states move with their streams and tails
+  EXPECT_TRUE(flows[1].isOpen());
+  scanner_->scan(flows[1], reinterpret_cast<const uint8_t*>(b.data()), b.size());
+  scanner_->finish(flows[1]);
+  EXPECT_EQ(flows[1].result().hitsOf(D::kCnResidentId), 1u);
+  FlowScanState moved = std::move(flows[1]);
+  EXPECT_FALSE(flows[1].isOpen());
+  EXPECT_EQ(moved.result().hitsOf(D::kCnResidentId), 1u);
+}
+
 TEST(DetectorSetTest, SerializeRoundTripAndSpecMismatch) {
   auto spec = fullSpec();
   auto set = DetectorSet::build(spec);
