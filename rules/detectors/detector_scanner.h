@@ -8,6 +8,10 @@
 //   use(st.result());                                     // counts, classes, keyed hashes
 //   scanner->reset(st) / scanner->release(st);            // reuse or free the stream
 //
+// Threads: a DetectorSet is immutable and shared by every worker; a Scanner belongs to
+// one worker thread (its scratch and HMAC context are mutable); a FlowScanState belongs
+// to the worker that owns the flow.
+//
 // Hot path (scan/finish): no locks, no exceptions, no heap allocation by this library.
 // Hyperscan itself does not allocate in hs_scan_stream. Each keyed hash (only for
 // validated identifiers) re-initialises an OpenSSL HMAC context, and OpenSSL 3.0

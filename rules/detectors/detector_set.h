@@ -86,6 +86,8 @@ struct DetectorConfig {
 class DetectorSet {
  public:
   static absl::StatusOr<std::shared_ptr<const DetectorSet>> build(const DetectorSetSpec& spec);
+  // The pattern table follows the spec's order, so the same list must give the same spec
+  // order (the ruleset compiler sorts) for serialized bytes to load.
   // Loads a database serialize() produced from the same spec on a compatible Hyperscan
   // build; fails (so the caller can build() instead) if the spec or platform differs.
   static absl::StatusOr<std::shared_ptr<const DetectorSet>> deserialize(
