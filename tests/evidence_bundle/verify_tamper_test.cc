@@ -296,6 +296,23 @@ TEST_F(TamperTest, ManifestEdited) {
   EXPECT_VERDICT(r, 1, FAIL, "MANIFEST.sig");
 }
 
+TEST_F(TamperTest, Sm3MismatchAloneFailsAndWithdrawsLaterSteps) {
+  // A manifest (validly re-signed) whose SHA-256 values are right but one SM3 is not.
+  auto r = mutate([](Bundle& b) {
+    auto m = *bundle::manifestFromJson(b.files["MANIFEST.json"]);
+    for (auto& f : *m.mutable_files()) {
+      if (f.path() == "checkpoints/25.note") f.set_sm3(std::string(64, '0'));
+    }
+    b.files["MANIFEST.json"] = bundle::manifestToJson(m);
+    b.files["MANIFEST.sig"] = *crypto::signNote(bundle::manifestNoteBody(b.files["MANIFEST.json"]), fx_->signers);
+  }, false);
+  EXPECT_VERDICT(r, 1, FAIL, "checkpoints/25.note");
+  for (const auto& c : r.checks()) {
+    if (c.step() >= 3) EXPECT_EQ(c.status(), UNVERIFIABLE) << c.id();
+  }
+  EXPECT_EQ(r.records(), 0u);
+}
+
 TEST_F(TamperTest, FileListedButMissing) {
   auto r = mutate([](Bundle& b) { b.files.erase("checkpoints/10.note"); }, false);
   EXPECT_VERDICT(r, 1, FAIL, "checkpoints/10.note");
