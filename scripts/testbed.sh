@@ -11,9 +11,11 @@
 #
 # usage:
 #   scripts/testbed.sh up                      create namespaces, links and servers
-#   scripts/testbed.sh run-gateway [ARGS...]   run xborder-dataplane over g0/g1 in the
-#                                              foreground; ARGS go after `--` (e.g.
-#                                              --flow-log F --stats-interval 5)
+#   scripts/testbed.sh run-gateway [--xdp] [ARGS...]
+#                                              run xborder-dataplane over g0/g1 in the
+#                                              foreground on net_af_packet (net_af_xdp
+#                                              with --xdp; mounts bpffs if needed); ARGS
+#                                              go after `--` (e.g. --flow-log F)
 #   scripts/testbed.sh client CMD...           run CMD in the client namespace
 #   scripts/testbed.sh server CMD...           run CMD in the server namespace
 #   scripts/testbed.sh down                    stop servers, delete namespaces and links
@@ -36,7 +38,7 @@ server_ip=192.0.2.20
 
 die() { echo "testbed.sh: $*" >&2; exit 1; }
 
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 quiet_offloads() {
   # Offloads would hand the gateway GRO-merged super-frames and partial checksums;
@@ -141,12 +143,18 @@ run_gateway() {
   fi
   [ -n "$bin" ] && [ -x "$bin" ] || die "no xborder-dataplane binary (build it, or set XB_BIN)"
   ip link show "$g0" >/dev/null 2>&1 || die "testbed is not up (scripts/testbed.sh up)"
-  local lcores="0-1"
+  local lcores="0-1" drv=net_af_packet
   [ "$(nproc)" -ge 2 ] || lcores="0@0,1@0"
-  # Inside = net_af_packet0 on the client-side end, outside = net_af_packet1.
+  if [ "${1:-}" = --xdp ]; then
+    shift
+    drv=net_af_xdp
+    grep -qs ' /sys/fs/bpf bpf ' /proc/mounts || mount -t bpf bpf /sys/fs/bpf ||
+      die "--xdp needs bpffs on /sys/fs/bpf"
+  fi
+  # Inside = port 0 on the client-side end, outside = port 1.
   exec "$bin" --lcores "$lcores" --no-pci --file-prefix "$name-gw" --log-level 'lib.eal:warning' \
-    --vdev "net_af_packet0,iface=$g0" --vdev "net_af_packet1,iface=$g1" \
-    -- --config "$here/dataplane/examples/testbed-af-packet.yaml" "$@"
+    --vdev "${drv}0,iface=$g0" --vdev "${drv}1,iface=$g1" \
+    -- --config "$here/dataplane/examples/testbed.yaml" "$@"
 }
 
 cmd=${1:-}

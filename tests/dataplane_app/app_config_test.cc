@@ -408,7 +408,7 @@ TEST(AppConfigExamples, EveryExampleParses) {
   const char* src = std::getenv("XB_SOURCE_DIR");
   const std::string dir = std::string(src ? src : ".") + "/dataplane/examples";
   int n = 0;
-  for (const char* f : {"demo.yaml", "inline-pci.yaml", "tap-mirror.yaml", "testbed-af-packet.yaml"}) {
+  for (const char* f : {"demo.yaml", "inline-pci.yaml", "tap-mirror.yaml", "testbed.yaml"}) {
     absl::StatusOr<AppConfig> c = loadConfigFile(dir + "/" + f);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_FALSE(c->pairs.empty()) << f;
