@@ -116,7 +116,8 @@ editcap -F pcap -r "$cap" "$out/one.pcap" 1 >/dev/null
 packets=$(capinfos -M -c -T "$cap" | awk -F'\t' 'NR == 2 { print $2 }')
 [ "${packets:-0}" -gt 1 ] || die "$cap holds fewer than 2 packets"
 # Largest frame decides the mbuf size: net_pcap's infinite_rx keeps each frame in one mbuf.
-maxlen=$(python3 - "$cap" <<'EOF'
+max_frame() {  # $1 = pcap; prints the largest captured frame length
+  python3 - "$1" <<'EOF'
 import struct, sys
 with open(sys.argv[1], "rb") as f:
     magic = f.read(24)[:4]
@@ -131,7 +132,8 @@ with open(sys.argv[1], "rb") as f:
         f.seek(incl, 1)
 print(best)
 EOF
-)
+}
+maxlen=$(max_frame "$cap")
 mbuf_size=$(( (maxlen + 128 + 1023) / 1024 * 1024 ))  # + headroom, rounded up to 1 KiB
 [ "$mbuf_size" -ge 2048 ] || mbuf_size=2048
 # Each port keeps a copy of every packet in its ring, plus rx/tx descriptors and caches.
@@ -282,6 +284,72 @@ measure_memory() {
   rm -f "$out"/flows-*.pcap
 }
 
+# --- callgrind on the DPDK programs ---------------------------------------------------------
+# Instructions per packet of testpmd io and of xborder-dataplane per stage on the worker
+# lcore, the figure that decides "(a) >= 80 % of testpmd" without timing noise. On the
+# first $dslice packets of the capture (valgrind makes loading big mbufs slow), looped
+# for T seconds; callgrind --separate-threads=yes counts each thread apart, and the
+# worker lcore is the busiest thread after the main one (thread 1, which does EAL
+# start-up and, for us, the engine's allocation). Its count / packets forwarded is the
+# per-packet cost of everything the worker does: PMD rx (including net_pcap's copy of
+# each packet), our work, tx, and the poll loop.
+dpdk_slice() {
+  dcap=$out/dpdk-slice.pcap
+  editcap -F pcap -r "$cap" "$dcap" "1-$dslice" >/dev/null
+  dpackets=$(capinfos -M -c -T "$dcap" | awk -F'\t' 'NR == 2 { print $2 }')
+  dmbuf=$(( ($(max_frame "$dcap") + 128 + 1023) / 1024 * 1024 )); [ "$dmbuf" -ge 2048 ] || dmbuf=2048
+  dmbufs=$(( 2 * dpackets + 16384 ))
+  dmem=$(( dmbufs * (dmbuf + 256) / 1048576 + 512 ))
+  printf 'mempool:\n  size: %s\n  data_room: %s\n' "$dmbufs" $((dmbuf - 128)) > "$out/app-slice.yaml"
+  put dpdk_slice_packets "$dpackets"
+}
+dslice_eal() {  # $1 = file prefix
+  echo "-l 0-1 --no-huge -m $dmem --no-pci --file-prefix $1" \
+       "--vdev net_pcap0,rx_pcap=$dcap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$dcap,infinite_rx=1"
+}
+worker_ir() {  # $1 = callgrind out prefix; prints the largest count among threads 2..n
+  grep -H '^summary:' "$1"-* | grep -v -- "$1-01:" | awk '{ if ($2 > m) m = $2 } END { print m }'
+}
+cg_testpmd() {  # prints "worker-instructions packets"
+  local f=$log/callgrind.testpmd pid waited=0
+  : > "$f.log"
+  # --stats-period: testpmd flushes its stats, so the first nonzero rate says it forwards.
+  # shellcheck disable=SC2046
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$f.out" \
+    dpdk-testpmd $(dslice_eal "xbb-cgt$$") -- --forward-mode=io --stats-period 1 \
+    --no-lsc-interrupt --total-num-mbufs="$dmbufs" --mbuf-size="$dmbuf" \
+    --max-pkt-len=$((dmbuf - 128)) -a < /dev/null > "$f.log" 2>&1 &
+  pid=$!
+  until awk '/Rx-pps:/ && $2 > 0 { ok = 1 } END { exit !ok }' "$f.log"; do
+    kill -0 "$pid" 2>/dev/null || { wait "$pid" || true; die "testpmd under callgrind stopped early, see $f.log"; }
+    sleep 0.5; waited=$((waited + 1))
+    [ "$waited" -lt 1200 ] || { kill -INT "$pid"; wait "$pid" || true; die "testpmd under callgrind did not start, see $f.log"; }
+  done
+  sleep "$tcg"
+  kill -INT "$pid"
+  wait "$pid" || die "testpmd under callgrind failed, see $f.log"
+  echo "$(worker_ir "$f.out")" \
+       "$(awk '/Accumulated forward statistics/ { a = 1 } a && /RX-packets:/ { print $2; exit }' "$f.log")"
+}
+cg_app() {  # $1 = stage; prints "worker-instructions packets"
+  local f=$log/callgrind.app-$1
+  # shellcheck disable=SC2046
+  valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$f.out" \
+    "$app" $(dslice_eal "xbb-cga$$") -- --config "$out/app-slice.yaml" --mode inline \
+    --duration "$tcg" --stage "$1" --flow-log "$f.flows.json" > "$f.log" 2>&1 < /dev/null \
+    || die "xborder-dataplane under callgrind failed, see $f.log"
+  echo "$(worker_ir "$f.out")" \
+       "$(sed -n 's/^xborder-dataplane: received \([0-9]*\), .*/\1/p' "$f.log" | tail -1)"
+}
+cg_dpdk() {  # $1 = testpmd or a stage; records ipp_dpdk_$1
+  local ir pk
+  if [ "$1" = testpmd ]; then read -r ir pk < <(cg_testpmd); else read -r ir pk < <(cg_app "$1"); fi
+  [ -n "$ir" ] && [ -n "$pk" ] && [ "$pk" -gt 0 ] || die "callgrind $1: no counts (see $log)"
+  put "dpdk_packets_$1" "$pk"
+  put "ir_dpdk_$1" "$ir"
+  put "ipp_dpdk_$1" "$(( ir / pk ))"
+}
+
 # --- the runs ----------------------------------------------------------------------------
 stages=(forward track classify)
 for r in $(seq 1 "$runs"); do
@@ -313,6 +381,12 @@ if [ "$do_callgrind" = 1 ]; then
   for s in "${cg_stages[@]}"; do
     note "callgrind: xborder-replay --stage $s"
     callgrind_ipp "replay_$s" "$replay" --stage "$s" --flow-log /dev/null CAPTURE
+  done
+  if [ "$quick" = 1 ]; then dslice=2000 tcg=2; dpdk_cg=(testpmd forward); else dslice=10000 tcg=8; dpdk_cg=(testpmd "${stages[@]}"); fi
+  dpdk_slice
+  for s in "${dpdk_cg[@]}"; do
+    note "callgrind: $s on DPDK, $dslice packets looped for $tcg s"
+    cg_dpdk "$s"
   done
 fi
 if [ "$do_memory" = 1 ]; then
@@ -361,6 +435,22 @@ tp=$(get pps_testpmd); nd=$(get pps_ndpireader)
       i=$(get "ipp_replay_$s")
       echo "| xborder-replay --stage $s | $(get "ir_replay_${s}_full") | $(get "ir_replay_${s}_one") | $i | $(ratio "$i" "$ni") |"
     done
+  fi
+  if [ "$do_callgrind" = 1 ]; then
+    echo
+    echo "### Instructions per packet on the DPDK worker lcore (valgrind --tool=callgrind --separate-threads=yes; first $(get dpdk_slice_packets) packets looped for $tcg s)"
+    echo
+    echo "| program | worker instructions | packets | per packet | vs testpmd |"
+    echo "|---|---:|---:|---:|---:|"
+    ti=$(get ipp_dpdk_testpmd)
+    for s in "${dpdk_cg[@]}"; do
+      case $s in testpmd) name="testpmd io" ;; forward) name="(a) forward only" ;; track) name="(b) + decode, flow table" ;; classify) name="(c) + nDPI" ;; esac
+      i=$(get "ipp_dpdk_$s")
+      echo "| $name | $(get "ir_dpdk_$s") | $(get "dpdk_packets_$s") | $i | $(ratio "$i" "$ti") |"
+    done
+    ri=$(ratio "$ti" "$(get ipp_dpdk_forward)")
+    echo
+    echo "Target (a) on instructions: testpmd / (a) = $ri (the rate ratio if both ran at the same instructions per cycle), $(verdict "$ri" 0.80)."
   fi
   if [ "$do_memory" = 1 ]; then
     echo

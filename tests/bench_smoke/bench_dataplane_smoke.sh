@@ -29,7 +29,7 @@ check "the slice holds 2000 packets" '[ "$(val packets)" = 2000 ]'
 for k in testpmd forward track classify replay ndpireader; do
   check "pps_$k is a positive number" "positive pps_$k"
 done
-for k in ndpireader replay_classify; do
+for k in ndpireader replay_classify dpdk_testpmd dpdk_forward; do
   check "ipp_$k (callgrind) is a positive number" "positive ipp_$k"
 done
 for k in bytes_table_slot bytes_ndpi_slot bytes_marginal_dns bytes_marginal_udp bytes_idle_flow; do
