@@ -242,6 +242,10 @@ int App::run(int argc, char** argv) {
                  cfg.prometheus_bind.c_str(), prom_.port());
   }
 
+  // The idle clock starts now, not at EAL start: set-up can take longer than MS.
+  for (auto& st : rt_.stats) {
+    st->w.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+  }
   std::vector<WorkerArgs> args(rt_.nworkers);
   for (unsigned w = 0; w < rt_.nworkers; ++w) {
     args[w] = {&rt_, w};

@@ -119,6 +119,17 @@ else
   fail "tap run: $(tail -1 "$work/tap/stderr")"
 fi
 
+# 3b. Exit-on-idle counts from when the workers start, not from EAL start: with no
+#     traffic at all the run lasts at least MS.
+if dp 0-1 "$work/empty.pcap" "$work/empty.pcap" "$work/idle" --exit-on-idle 800; then
+  secs=$(sed -n 's/.*packets in \([0-9.]*\) s;.*/\1/p' "$work/idle/stdout")
+  python3 -c "import sys; sys.exit(0 if float('$secs') >= 0.8 else 1)" ||
+    fail "exit-on-idle 800 ms stopped after $secs s"
+  pass "exit-on-idle: stopped after $secs s without traffic"
+else
+  fail "idle run: $(tail -1 "$work/idle/stderr")"
+fi
+
 # 4. SIGTERM on an endless replay (infinite_rx): flush every open flow, exit 0.
 #    The Prometheus endpoint answers meanwhile.
 port=$((20000 + $$ % 20000))
