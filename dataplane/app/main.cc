@@ -243,8 +243,9 @@ int App::run(int argc, char** argv) {
   }
 
   // The idle clock starts now, not at EAL start: set-up can take longer than MS.
+  const uint64_t start = rte_rdtsc();
   for (auto& st : rt_.stats) {
-    st->w.last_rx_tsc.store(rte_rdtsc(), std::memory_order_relaxed);
+    st->w.last_rx_tsc.store(start, std::memory_order_relaxed);
   }
   std::vector<WorkerArgs> args(rt_.nworkers);
   for (unsigned w = 0; w < rt_.nworkers; ++w) {
@@ -257,7 +258,6 @@ int App::run(int argc, char** argv) {
   }
 
   const uint64_t hz = rt_.clock.hz;
-  const uint64_t start = rte_rdtsc();
   uint64_t next_stats = start + cfg.stats_interval_s * hz;
   const char* why = "signal";
   for (;;) {
