@@ -176,9 +176,21 @@ absl::Status Evaluator::build() {
       if (!ip) return bad(strCat("destination ", d.id(), ": bad prefix"));
       destTable_.add({*ip, p.length()}, static_cast<uint32_t>(i));
     }
-    for (const auto& n : d.fqdns()) domains_.emplace(std::string_view(n), static_cast<uint32_t>(i));
   }
   destTable_.build();
+  for (const auto& d : rs_.destinations()) {
+    destCountry_.push_back({d.country().size() == 2 ? d.country()[0] : '?', d.country().size() == 2 ? d.country()[1] : '?'});
+    destHasCidrs_.push_back(d.cidrs_size() > 0);
+  }
+  size_t names = 0;
+  for (const auto& d : rs_.destinations()) names += static_cast<size_t>(d.fqdns_size());
+  size_t cap = 16;
+  while (cap < names * 2) cap <<= 1;
+  domainSlots_.assign(cap, DomainSlot{});
+  domainMask_ = cap - 1;
+  for (int i = 0; i < rs_.destinations_size(); ++i) {
+    for (const auto& n : rs_.destinations(i).fqdns()) addDomain(n, static_cast<uint32_t>(i));
+  }
   for (const auto& g : rs_.geo()) {
     auto ip = geo::IpAddress::fromBytes(g.prefix().addr());
     if (!ip || g.country().size() != 2) return bad("bad geo prefix");
@@ -199,6 +211,31 @@ absl::Status Evaluator::build() {
   return absl::OkStatus();
 }
 
+namespace {
+// FNV-1a: names are short and already lower case; the table verifies every hit.
+uint64_t hashName(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (char c : s) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+}  // namespace
+
+void Evaluator::addDomain(std::string_view name, uint32_t destination) {
+  const uint64_t h = hashName(name);
+  for (uint64_t p = h & domainMask_;; p = (p + 1) & domainMask_) {
+    DomainSlot& s = domainSlots_[p];
+    if (s.destination == UINT32_MAX) {
+      s = {h, destination, static_cast<uint32_t>(domainNames_.size())};
+      domainNames_.push_back(name);
+      return;
+    }
+    if (s.hash == h && domainNames_[s.name] == name) return;  // the first destination keeps it
+  }
+}
+
 int32_t Evaluator::lookupDomain(std::string_view name) const {
   char buf[256];
   if (name.empty() || name.size() >= sizeof(buf)) return -1;
@@ -215,8 +252,12 @@ int32_t Evaluator::lookupDomain(std::string_view name) const {
   std::string_view s(buf, n);
   // Longest suffix first, label by label: "a.ffp.example.com", "ffp.example.com", ...
   while (!s.empty()) {
-    auto it = domains_.find(s);
-    if (it != domains_.end()) return static_cast<int32_t>(it->second);
+    const uint64_t h = hashName(s);
+    for (uint64_t p = h & domainMask_;; p = (p + 1) & domainMask_) {
+      const DomainSlot& slot = domainSlots_[p];
+      if (slot.destination == UINT32_MAX) break;
+      if (slot.hash == h && domainNames_[slot.name] == s) return static_cast<int32_t>(slot.destination);
+    }
     size_t dot = s.find('.');
     if (dot == std::string_view::npos) break;
     s.remove_prefix(dot + 1);
@@ -269,7 +310,7 @@ bool Evaluator::filingDestinationOk(const FilingRt& f, int32_t destination, bool
     return false;
   }
   // cidr_when_listed: a name (SNI/Host, forgeable) only counts for destinations with no CIDRs.
-  return !destByName || rs_.destinations(destination).cidrs_size() == 0;
+  return !destByName || !destHasCidrs_[static_cast<size_t>(destination)];
 }
 
 bool Evaluator::typeCovers(const std::string& type, const pb::Filing& pf, int32_t mechanism, const EntryRt& e) const {
@@ -397,14 +438,11 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
     }
   }
   uint32_t g = geoTable_.lookup(f.foreignIp);
-  if (d.destination >= 0 && !d.destinationByName) {
-    const auto& c = rs_.destinations(d.destination).country();
+  if (d.destination >= 0 && (!d.destinationByName || g == geo::PrefixTable::kNone)) {
+    const auto& c = destCountry_[static_cast<size_t>(d.destination)];
     d.country = {c[0], c[1], 0};
   } else if (g != geo::PrefixTable::kNone) {
     d.country = {geoCountries_[g][0], geoCountries_[g][1], 0};
-  } else if (d.destination >= 0) {
-    const auto& c = rs_.destinations(d.destination).country();
-    d.country = {c[0], c[1], 0};
   }
 
   uint64_t mask = 0;

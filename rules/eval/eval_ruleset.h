@@ -211,7 +211,19 @@ class Evaluator {
   std::vector<bool> tenantEligible_, tenantCiio_;
   geo::PrefixTable tenantTable_, destTable_, geoTable_;
   std::vector<std::array<char, 2>> geoCountries_;
-  std::unordered_map<std::string_view, uint32_t> domains_;  // views into rs_
+  // Destination domains in an open-addressing table keyed by a 64-bit hash of the
+  // lower-case name; a lookup walks the flow name's label suffixes, one probe each.
+  struct DomainSlot {
+    uint64_t hash = 0;
+    uint32_t destination = UINT32_MAX;  // UINT32_MAX = empty
+    uint32_t name = 0;                  // index into domainNames_
+  };
+  std::vector<DomainSlot> domainSlots_;
+  std::vector<std::array<char, 2>> destCountry_;
+  std::vector<bool> destHasCidrs_;
+  std::vector<std::string_view> domainNames_;  // views into rs_
+  uint64_t domainMask_ = 0;
+  void addDomain(std::string_view name, uint32_t destination);
   std::vector<uint32_t> order_;
 };
 

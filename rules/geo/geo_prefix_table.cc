@@ -72,12 +72,21 @@ void PrefixTable::buildFamily(std::vector<Pending>& in, bool v6, std::vector<Ran
 }
 
 void PrefixTable::build() {
-  v4_.clear();
-  v6_.clear();
-  buildFamily<uint32_t>(pending_, false, v4_);
-  buildFamily<Uint128>(pending_, true, v6_);
+  std::vector<Range<uint32_t>> v4;
+  std::vector<Range<Uint128>> v6;
+  buildFamily<uint32_t>(pending_, false, v4);
+  buildFamily<Uint128>(pending_, true, v6);
   pending_.clear();
   pending_.shrink_to_fit();
+  lo4_.clear(), end4_.clear(), lo6_.clear(), hi6_.clear(), val6_.clear();
+  for (const auto& r : v4) lo4_.push_back(r.lo), end4_.push_back({r.hi, r.value});
+  for (const auto& r : v6) lo6_.push_back(r.lo), hi6_.push_back(r.hi), val6_.push_back(r.value);
+  index4_.assign(65537, 0);
+  size_t i = 0;
+  for (uint32_t b = 0; b <= 65536; ++b) {
+    while (i < lo4_.size() && (lo4_[i] >> 16) < b) ++i;
+    index4_[b] = static_cast<uint32_t>(i);
+  }
 }
 
 }  // namespace xborder::rules::geo

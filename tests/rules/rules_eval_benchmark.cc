@@ -3,6 +3,7 @@
 //                         generated list of --endpoints CIDRs+domains and --keywords keywords
 //   BM_EvaluateFlow/N     one flow decision against a list of N endpoints (20 vs --endpoints),
 //                         half the flows matched by address, half by SNI
+//                         (second arg: 0 mixed, 1 all by address, 2 all by SNI)
 // Flags: --endpoints=100000 --keywords=10000 (the scale), then Google Benchmark's.
 
 #include <benchmark/benchmark.h>
@@ -37,7 +38,10 @@ std::unique_ptr<eval::Evaluator> buildEvaluator(size_t endpoints, size_t keyword
   return ev.ok() ? std::move(*ev) : nullptr;
 }
 
+// Stage costs of BM_CompileScaleList: 0 = load + validate only, 1 = + compile without
+// the Hyperscan database, 2 = everything (what xborder-rulec does).
 void BM_CompileScaleList(benchmark::State& state) {
+  const int64_t stage = state.range(0);
   std::string text = testing::generateScaleList({gEndpoints, gKeywords});
   size_t bytes = 0;
   for (auto _ : state) {
@@ -46,7 +50,10 @@ void BM_CompileScaleList(benchmark::State& state) {
       state.SkipWithError("generated list did not load");
       return;
     }
-    auto rs = compile::compileList(*loaded.list);
+    if (stage == 0) continue;
+    compile::CompileOptions o;
+    o.embedHyperscan = stage >= 2;
+    auto rs = compile::compileList(*loaded.list, o);
     if (!rs.ok()) {
       state.SkipWithError(std::string(rs.status().message()).c_str());
       return;
@@ -84,7 +91,8 @@ void BM_EvaluateFlow(benchmark::State& state) {
     auto& f = flows[i];
     f.domesticIp = *geo::parseIp(std::string("198.18.") + std::to_string(i % 7) + ".20");
     f.vlan = static_cast<uint16_t>(100 + i % 7);
-    if (i % 2 == 0) {
+    const int64_t mode = state.range(1);  // 0 mixed, 1 by address only, 2 by name only
+    if (mode == 1 || (mode == 0 && i % 2 == 0)) {
       f.foreignIp = testing::scaleDestinationAddress(d);
     } else {
       f.foreignIp = *geo::parseIp("192.0.2.1");
@@ -126,11 +134,14 @@ int main(int argc, char** argv) {
   }
   argc = out;
   benchmark::RegisterBenchmark("BM_CompileScaleList", BM_CompileScaleList)
+      ->Arg(0)
+      ->Arg(1)
+      ->Arg(2)
       ->Unit(benchmark::kMillisecond)
       ->Iterations(1);
+  // Args: endpoints, flow mix (0 half by address / half by SNI, 1 address, 2 SNI).
   benchmark::RegisterBenchmark("BM_EvaluateFlow", BM_EvaluateFlow)
-      ->Arg(20)
-      ->Arg(static_cast<int64_t>(gEndpoints))
+      ->ArgsProduct({{20, static_cast<int64_t>(gEndpoints)}, {0, 1, 2}})
       ->Unit(benchmark::kNanosecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
