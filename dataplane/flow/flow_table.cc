@@ -192,12 +192,38 @@ void FlowTable::reschedule(uint32_t idx) noexcept {
   link(idx, deadlineNs(entries_[idx]) / 1000000000ull);
 }
 
-uint32_t FlowTable::pickVictim() const noexcept {
+uint32_t FlowTable::pickVictim() noexcept {
   if (size_ == 0) {
     return kNoFlow;
   }
-  const uint32_t n = nextBusySlot();
-  return n == kWheelSize ? wheel_[kDeferred] : wheel_[(cursor_sec_ + n) & kWheelMask];
+  constexpr uint32_t kMaxProbes = 32;
+  uint32_t best = kNoFlow;
+  uint64_t best_deadline = ~0ull;
+  for (uint32_t probe = 0; probe < kMaxProbes; ++probe) {
+    const uint32_t n = nextBusySlot();
+    if (n == kWheelSize) {
+      break;
+    }
+    const uint64_t slot_sec = cursor_sec_ + n;
+    const uint32_t idx = wheel_[slot_sec & kWheelMask];
+    const uint64_t deadline = deadlineNs(entries_[idx]);
+    const uint64_t deadline_sec = deadline / 1000000000ull;
+    if (deadline_sec <= slot_sec || slot_sec - cursor_sec_ == kWheelSize - 1) {
+      // Filed where it belongs (or at the wheel's far end): every other flow is
+      // filed at or after this second, so none is due sooner.
+      return deadline < best_deadline ? idx : best;
+    }
+    if (deadline < best_deadline) {
+      best = idx;
+      best_deadline = deadline;
+    }
+    unlink(idx);
+    link(idx, deadline_sec);  // a later slot: the scan moves on
+  }
+  if (best != kNoFlow) {
+    return best;
+  }
+  return wheel_[kDeferred];
 }
 
 }  // namespace xborder::dp

@@ -99,8 +99,10 @@ class FlowTable {
   template <class F>
   uint32_t expire(uint64_t now_ns, uint32_t budget, F&& onExpire) noexcept;
 
-  // The flow nearest to its idle deadline (eviction candidate), or kNoFlow.
-  uint32_t pickVictim() const noexcept;
+  // The flow nearest to its idle deadline (eviction candidate), or kNoFlow. Flows
+  // whose wheel slot is stale (they saw packets since being filed) are re-filed on
+  // the way, up to a bounded number of probes, so a busy old flow is not chosen.
+  uint32_t pickVictim() noexcept;
 
   // Calls f(idx) for every flow, then empties the table.
   template <class F>

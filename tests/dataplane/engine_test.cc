@@ -202,6 +202,22 @@ TEST_F(EngineTest, EvictsWhenFullAndCounts) {
   EXPECT_THAT(records_.lines[0], HasSubstr("\"src_port\":1000,"));
 }
 
+TEST_F(EngineTest, EvictionSparesABusyOldFlow) {
+  EngineConfig cfg;
+  cfg.flow_capacity = 64;
+  make(cfg);
+  // Flow 0 starts first but keeps talking; flows 1..63 go quiet.
+  for (uint16_t i = 0; i < 64; ++i) {
+    send(test::udpFrame(test::kA, test::kB, static_cast<uint16_t>(2000 + i), 9, Bytes(4, 0)),
+         kT0 + i * kSec);
+  }
+  send(test::udpFrame(test::kA, test::kB, 2000, 9, Bytes(4, 0)), kT0 + 100 * kSec);
+  send(test::udpFrame(test::kA, test::kB, 5000, 9, Bytes(4, 0)), kT0 + 101 * kSec);
+  ASSERT_EQ(records_.lines.size(), 1u);
+  EXPECT_THAT(records_.lines[0], HasSubstr("\"src_port\":2001,"));
+  EXPECT_THAT(records_.lines[0], HasSubstr("\"reason\":\"forced\""));
+}
+
 TEST_F(EngineTest, TableFullDropAndForwardPolicies) {
   EngineConfig cfg;
   cfg.flow_capacity = 64;
