@@ -520,7 +520,10 @@ void Run::stepCited() {
   std::set<uint64_t> cited(manifest_.cited().begin(), manifest_.cited().end());
   bool ok = true;
   size_t n = 0;
-  for (const auto& [path, data] : files_) {
+  for (const auto& entry : files_) {
+    // Named references, not a structured binding: clang 14 cannot capture those.
+    const std::string& path = entry.first;
+    const std::string& data = entry.second;
     if (!path.starts_with("proofs/records/") || !path.ends_with(".tlog-proof")) continue;
     ++n;
     auto name_idx = bundle::parseDecimal(std::string_view(path).substr(15, path.size() - 15 - 11));
