@@ -266,8 +266,12 @@ TEST(SignedNote, WitnessCosignature) {
   auto wv = NoteVerifier::fromVkey(witness->verifier().vkey());
   ASSERT_TRUE(wv.ok()) << wv.status();
   EXPECT_TRUE(wv->isCosignature());
-  EXPECT_EQ(base64DecodeStrict(witness->verifier().vkey().substr(witness->verifier().vkey().rfind('+') + 1))->at(0),
-            '\x04');
+  // The key part follows the second '+' (base64 itself may contain '+').
+  const std::string vkey = witness->verifier().vkey();
+  auto key_bytes = base64DecodeStrict(vkey.substr(vkey.find('+', vkey.find('+') + 1) + 1));
+  ASSERT_TRUE(key_bytes.has_value()) << vkey;
+  ASSERT_EQ(key_bytes->size(), 33u);
+  EXPECT_EQ((*key_bytes)[0], '\x04');
 
   std::vector<NoteSigner> signers = {log, *witness};
   auto note = signNote(kGoldenBody, signers);
