@@ -23,6 +23,8 @@ const std::vector<NoteVerifier>& verifiers() {
                            "Xn60YM/wHa7CP81bzUCDM6kkM4md1pS3G6nGMwapgCu0F+/NeCEpmMvYHLamtEw=="}) {
       out.push_back(*NoteVerifier::fromVkey(vk));
     }
+    // A witness cosignature key (type 0x04), transparency-dev/formats test vkey.
+    out.push_back(*NoteVerifier::fromVkey("remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2"));
     return out;
   }();
   return v;
@@ -44,6 +46,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   if (auto opened = openNote(in, verifiers()); opened.ok()) {
     check(!opened->verified.empty());
+    for (const NoteSignature& sig : opened->verified) {
+      check(sig.cosignature_time.has_value() == (sig.name == "remora.n621.de"));
+    }
   }
   if (auto cp = parseCheckpoint(in); cp.ok()) {
     // Strict parsing means exactly one text per checkpoint: formatting round-trips.
