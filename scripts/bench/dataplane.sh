@@ -194,8 +194,8 @@ run_ndpireader() {  # $1 = run number; prints packets/s
 # Stages: forward (a), track (b), classify (c). The same mbuf buffer size as testpmd
 # (data_room excludes the 128-byte headroom that testpmd's --mbuf-size includes) and a
 # pool that holds both ports' copies of the capture. The app stops itself after
-# --duration S and prints "received R ... in T s (P packets/s)": R counts both ports,
-# T starts when the workers start (the capture is already loaded), as testpmd's samples.
+# --duration S and prints its rate over both ports while packets flowed (the capture is
+# loaded before the workers start), as testpmd's per-second samples.
 cat > "$out/app.yaml" <<YAML
 # Written by scripts/bench/dataplane.sh
 mempool:
@@ -209,7 +209,9 @@ run_app() {  # $1 = stage, $2 = run number; prints packets/s and cycles/packet (
     --duration "$duration" --stage "$stage" --flow-log "$log/flows.$stage.$2.json" \
     > "$f" 2>&1 < /dev/null || die "xborder-dataplane ($stage) failed, see $f"
   local pps
-  pps=$(sed -n 's/^xborder-dataplane: received .* packets in .* s (\([0-9]*\) packets\/s)$/\1/p' "$f" | tail -1)
+  # "... packets in T s; P packets/s over the A s between first and last packet" (older
+  # builds: "... in T s (P packets/s)"): P is the rate while packets flowed.
+  pps=$(sed -n '/^xborder-dataplane: received /s/.*[ (]\([0-9][0-9]*\) packets\/s.*/\1/p' "$f" | tail -1)
   [ -n "$pps" ] || die "no packets/s line in $f"
   echo "$pps -"
 }
