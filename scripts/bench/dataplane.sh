@@ -15,16 +15,17 @@
 # Both DPDK programs read the capture with net_pcap infinite_rx=1 (loaded into mbufs once,
 # then looped), -l 0-1 (lcore 1 is the only forwarding core), --no-huge, the same mbuf
 # size, and are stopped after S seconds of forwarding.
-# Then the noise-free figures: instructions per packet under valgrind --tool=callgrind
-# (whole capture minus a one-packet capture, divided by packets - 1) for xborder-replay
-# (our packet path without EAL) and ndpiReader; and memory per idle tracked flow
-# (synthetic captures of N flows through xborder-replay).
+# Then the noise-free figures, instructions per packet under valgrind --tool=callgrind:
+# xborder-replay (our packet path without EAL) per stage and ndpiReader, over the whole
+# capture minus a one-packet capture, divided by packets - 1; and testpmd io against
+# xborder-dataplane per stage, counted on the DPDK worker lcore alone. Last, memory per
+# tracked flow (peak RSS of xborder-replay over synthetic captures of N flows).
 #
 #   --quick          a few seconds per run on the first 2,000 packets (smoke test)
 #   --duration S     seconds of forwarding per DPDK run (default 20; quick 3)
 #   --runs N         rounds of the timed runs; medians are reported (default 1)
-#   --pcap FILE      capture (default /tmp/bench/corpus-merged.pcap, made from
-#                    ../shared/corpus/pcap with mergecap when absent)
+#   --pcap FILE      capture (default /tmp/bench/corpus-merged.pcap, or OUT/corpus-merged.pcap
+#                    merged from ../shared/corpus/pcap when that is absent)
 #   --build DIR      build tree with bin/xborder-dataplane and bin/xborder-replay
 #                    (default $XB_BUILD_DIR or build/bench, configured and built if needed)
 #   --out DIR        results and logs (default out/bench/dataplane)
@@ -54,7 +55,7 @@ while [ $# -gt 0 ]; do
     --out) [ $# -ge 2 ] || usage_error "--out needs a directory"; out=$2; shift ;;
     --no-callgrind) do_callgrind=0 ;;
     --no-memory) do_memory=0 ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
   shift
@@ -96,8 +97,8 @@ if [ -z "$pcap" ]; then
   pcap=/tmp/bench/corpus-merged.pcap
   if [ ! -s "$pcap" ]; then
     [ -d "$shared/corpus/pcap" ] || die "no $pcap and no $shared/corpus/pcap to make it from"
+    pcap=$out/corpus-merged.pcap
     note "merging $shared/corpus/pcap into $pcap"
-    mkdir -p /tmp/bench
     # As make-bench-pcap.sh does: every capture rewritten as pcap, merged by timestamp.
     tmp=$(mktemp -d)
     for f in "$shared"/corpus/pcap/*; do editcap -F pcap "$f" "$tmp/$(basename "$f").pcap" 2>/dev/null || true; done
