@@ -32,13 +32,10 @@ class Worker {
         log_(*rt.flow_logs[me]),
         st_(*rt.stats[me]) {
     for (const PortInfo& p : rt.ports) {
-      if (!p.handoff) {
-        rx_.push_back({p.id, static_cast<uint16_t>(p.nb_rxq > 1 ? me : 0), false});
-        if (p.nb_rxq == 1 && p.rx_owner != me) {
-          rx_.pop_back();  // single-queue port without hand-off: only one worker (w_ == 1)
-        }
+      if (p.nb_rxq > 1) {
+        rx_.push_back({p.id, static_cast<uint16_t>(me), false});  // RSS: our own queue
       } else if (p.rx_owner == me) {
-        rx_.push_back({p.id, 0, true});
+        rx_.push_back({p.id, 0, p.handoff});  // the port's only queue is ours to poll
       }
     }
     rxbuf_.resize(burst_);
