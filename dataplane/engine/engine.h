@@ -23,7 +23,9 @@ enum class Side : uint8_t { kInside = 0, kOutside = 1 };
 struct PacketIn {
   const uint8_t* data = nullptr;  // first byte of the Ethernet frame
   uint32_t caplen = 0;            // bytes readable at data
-  uint32_t wirelen = 0;           // original frame length (>= caplen)
+  uint32_t wirelen = 0;           // original frame length (>= caplen); larger means the
+                                  // frame was cut (snaplen, first mbuf segment): what is
+                                  // readable is still tracked, not called malformed
   uint64_t ts_ns = 0;             // receive time, ns since the Unix epoch
   Side side = Side::kInside;
 };
@@ -64,7 +66,8 @@ struct EngineConfig {
 };
 
 // Receives each finished flow as one JSON line (Suricata EVE "flow" field names,
-// no trailing newline). Called on the worker thread; must not block for long.
+// no trailing newline; fields in docs/architecture.md). Called on the worker
+// thread; must not block for long.
 class FlowLogSink {
  public:
   virtual ~FlowLogSink() = default;

@@ -100,6 +100,7 @@ void FlowTable::remove(uint32_t idx) noexcept {
     }
   }
   slots_[i] = Slot{0, 0};
+  ++e.gen;  // stale references (fragment cache) to this entry no longer match
   free_[free_top_++] = idx;
   --size_;
 }

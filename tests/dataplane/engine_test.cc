@@ -266,6 +266,19 @@ TEST_F(EngineTest, LaterFragmentsAreAttributedToTheFirstFragmentsFlow) {
   EXPECT_EQ(counter("xborder_fragments_total{kind=later}"), 2u);
 }
 
+TEST_F(EngineTest, FragmentOfAnExpiredFlowIsNotCredited) {
+  EngineConfig cfg;
+  cfg.timeout_udp = 5;
+  make(cfg);
+  using namespace test;
+  send(cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x2000, 55), udp(5000, 6000, 8), zeros(8)}), kT0);
+  engine_->advanceTime(kT0 + 10 * kSec);
+  ASSERT_EQ(engine_->activeFlows(), 0u);
+  send(cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x0002, 55), zeros(16)}), kT0 + 11 * kSec);
+  EXPECT_EQ(counter("xborder_fragments_total{kind=unattributed}"), 1u);
+  EXPECT_EQ(engine_->activeFlows(), 0u);
+}
+
 TEST_F(EngineTest, GtpTunnelLogsOuterAndInnerFlows) {
   make();
   using namespace test;
