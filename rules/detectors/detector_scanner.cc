@@ -18,6 +18,8 @@ namespace xborder::rules::detectors {
 namespace {
 
 constexpr size_t kMaxCandidate = 256;
+// An ICD-10 code starting this close after a counted medical field key is its value.
+constexpr uint64_t kFieldValueGap = 32;
 
 bool isAlnum(char c) {
   return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
@@ -59,6 +61,7 @@ void FlowScanState::clearCounters() {
   finished_ = false;
   faceFlags_ = 0;
   pendingCount_ = 0;
+  lastFieldKey_ = 0;
   lastContext_.fill(0);
   lastConfirmed_.fill(0);
   result_ = FlowScanResult{};
@@ -79,6 +82,7 @@ FlowScanState& FlowScanState::operator=(FlowScanState&& o) noexcept {
   finished_ = o.finished_;
   faceFlags_ = o.faceFlags_;
   pendingCount_ = o.pendingCount_;
+  lastFieldKey_ = o.lastFieldKey_;
   tail_ = o.tail_;
   lastContext_ = o.lastContext_;
   lastConfirmed_ = o.lastConfirmed_;
@@ -194,6 +198,10 @@ void Scanner::handle(MatchCtx& m, unsigned id, uint64_t from, uint64_t to) {
       break;
     case PatternRole::kSignature:
       commit(st, meta.detector, to, false, 0, false);
+      break;
+    case PatternRole::kFieldKey:
+      st.lastFieldKey_ = to;
+      commit(st, meta.detector, to, false, 0, true);
       break;
     case PatternRole::kContext:
       onContext(st, meta.detector, to);
@@ -369,6 +377,10 @@ void Scanner::handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t fro
   }
   const DetectorConfig& cfg = set_->config(meta.detector);
   const uint64_t start = to - n;
+  if (meta.form == F::kIcd10 && st.lastFieldKey_ != 0 && start <= st.lastFieldKey_ + kFieldValueGap) {
+    st.lastFieldKey_ = 0;  // only the first code after the key is its value
+    return;                // the value of a medical field key already counted
+  }
   const bool keyword = st.lastContext_[di] != 0 && st.lastContext_[di] + cfg.proximityBytes >= start;
   const bool chained = st.lastConfirmed_[di] != 0 && st.lastConfirmed_[di] + cfg.proximityBytes >= start;
   if (keyword) {

@@ -102,6 +102,7 @@ class FlowScanState {
   bool finished_ = false;
   uint8_t faceFlags_ = 0;
   uint8_t pendingCount_ = 0;
+  uint64_t lastFieldKey_ = 0;  // end offset of the last counted medical field key
   std::array<uint8_t, kTailBytes> tail_{};
   std::array<uint64_t, kDetectorCount> lastContext_{};    // end offset of the last keyword
   std::array<uint64_t, kDetectorCount> lastConfirmed_{};  // end offset of the last counted hit

@@ -237,6 +237,23 @@ absl::Status addDetectorPatterns(PatternBuilder& b, DetectorId d,
       // DICOM Part 10: "DICM" after the 128-byte preamble, or followed by the group-2
       // (file meta) length element when the preamble is not at the stream start.
       b.signature(d, "(?:\\A[\\x00-\\xff]{128}DICM|DICM\\x02\\x00\\x00\\x00UL)", HS_FLAG_SINGLEMATCH);
+      // Medical record field names used as keys: JSON "diagnosis":, form diagnosis=,
+      // Chinese labels 诊断： (UTF-8 and GBK). Each counts as one record field; an ICD-10
+      // code right after a counted key is its value and is not counted again.
+      for (std::string_view name : {"diagnosis", "icd10", "icd_10", "icd-10", "chief_complaint", "medical_record",
+                                    "lab_result", "lab_results"}) {
+        b.add(cat("(?:\"", caseless(name), "\"[ \\t]{0,4}:|(?:\\A|[?&\\s])", caseless(name), "=)"), 0,
+              {PatternRole::kFieldKey, d, F::kNone, 0});
+      }
+      for (std::string_view name : {"诊断", "病历", "检验结果", "主诉", "病史"}) {
+        auto gName = utf8ToGbk(name);
+        auto gColon = utf8ToGbk("：");
+        if (!gName || !gColon) return absl::InternalError("iconv cannot encode medical field names as GBK");
+        b.add(cat(hexEscape(name), "\"?[ \\t]{0,4}(?:[:=]|", hexEscape("："), ")"), 0,
+              {PatternRole::kFieldKey, d, F::kNone, 0});
+        b.add(cat(hexEscape(*gName), "\"?[ \\t]{0,4}(?:[:=]|", hexEscape(*gColon), ")"), 0,
+              {PatternRole::kFieldKey, d, F::kNone, 0});
+      }
       break;
     case D::kGenomicSequence:
       b.signature(d, "##fileformat=VCFv[0-9]", HS_FLAG_SINGLEMATCH);

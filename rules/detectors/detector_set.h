@@ -58,6 +58,7 @@ struct DetectorSetSpec {
 enum class PatternRole : uint8_t {
   kCandidate,     // validate the candidate bytes, then count
   kSignature,     // count without validation (file magic, record structure)
+  kFieldKey,      // a medical field name used as a key: counts; its value is not recounted
   kContext,       // context keyword of `detector`
   kMarking,       // classified marking keyword: counts when near the stream head
   kDictionary,    // keyword of dictionary `dictionary`

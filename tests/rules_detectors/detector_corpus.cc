@@ -372,6 +372,11 @@ std::vector<LabelledSample> generateCorpus(uint64_t seed, int perKind) {
     add("nearmiss/gps_coordinate", lorem(r, 2) + " " + gps(r, false) + "\n", {});
     add("nearmiss/hk_macau_permit", "ref C" + digits(r, 8) + " " + lorem(r, 3), {});
     add("nearmiss/medical", "flight A" + digits(r, 2) + " and vitamin B12 " + lorem(r, 3), {});
+    add("nearmiss/medical_word", "the diagnosis of the outage took " + digits(r, 2) + " hours; " + lorem(r, 4), {});
+    add("medical/field_key",
+        pick(r, std::vector<std::string>{"{\"diagnosis\":\"", "{\"诊断\":\"", "{\"chief_complaint\":\""}) +
+            pick(r, std::vector<std::string>{"community-acquired pneumonia", "高血压", "2型糖尿病", "fever and cough"}) + "\"}",
+        {D::kMedicalRecordFields});
     add("nearmiss/classified", std::string(3000, ' ') + "机密★", {});
     add("nearmiss/gzip_not_bgzf", deflateBytes(lorem(r, 50), true), {});
 

@@ -163,6 +163,14 @@ TEST_F(ScannerTest, GpsFormsAndBoundingBox) {
 TEST_F(ScannerTest, MedicalNeedsFieldContextDicomDoesNot) {
   EXPECT_EQ(scan("诊断：J18.9 肺炎").hitsOf(D::kMedicalRecordFields), 1u);
   EXPECT_EQ(scan("flight A32 and vitamin B12").hitsOf(D::kMedicalRecordFields), 0u);
+  // Field keys count once with their value; further codes in context count too.
+  EXPECT_EQ(scan(R"({"diagnosis":"community-acquired pneumonia"})").hitsOf(D::kMedicalRecordFields), 1u);
+  EXPECT_EQ(scan(R"({"diagnosis":"J18.9"})").hitsOf(D::kMedicalRecordFields), 1u);
+  EXPECT_EQ(scan("诊断：J18.9, E11.9").hitsOf(D::kMedicalRecordFields), 2u);
+  EXPECT_EQ(scan("the diagnosis of the outage took hours").hitsOf(D::kMedicalRecordFields), 0u);
+  auto gbk = utf8ToGbk("病历：高血压");
+  ASSERT_TRUE(gbk.has_value());
+  EXPECT_EQ(scan(*gbk).hitsOf(D::kMedicalRecordFields), 1u);
   std::string dicom(128, '\0');
   dicom += "DICM";
   dicom += std::string("\x02\x00\x00\x00UL\x04\x00", 8);
