@@ -50,12 +50,15 @@ class Parser {
       return error(root, "(top level)", "expected a mapping of sections");
     }
     XB_RETURN_IF_ERROR(checkKeys(root, "", {"mode", "ports", "workers", "mempool", "queues",
-                                            "flows", "policy", "log"}));
+                                            "flows", "policy", "log", "mtu"}));
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.Scalar();
       const YAML::Node& v = it->second;
       if (k == "mode") {
         XB_RETURN_IF_ERROR(parseMode(v, "mode", c.mode));
+      } else if (k == "mtu") {
+        XB_RETURN_IF_ERROR(toUint(v, "mtu", 68, 16000, c.mtu));
+        c.mtu_where = locate(file_, v, "mtu");
       } else if (k == "ports") {
         XB_RETURN_IF_ERROR(parsePorts(v, c));
       } else if (k == "workers") {

@@ -63,6 +63,11 @@ struct AppConfig {
   // (which keeps one segment per frame) can hold jumbo frames: benchmarks use 33000.
   uint32_t mbuf_data_room = 0;
 
+  // Port MTU (L3 bytes); 0 keeps the driver's default (1500 on NICs). A bridge needs
+  // the largest MTU of the links it joins, e.g. 9000 for jumbo frames.
+  uint16_t mtu = 0;
+  ConfigLocation mtu_where;
+
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
   uint32_t handoff_ring = 1024;  // per (producer, consumer) worker pair, power of two

@@ -68,6 +68,27 @@ absl::Status configurePort(Runtime& rt, PortInfo& p) {
     conf.rx_adv_conf.rss_conf.rss_key_len = std::min<uint8_t>(len, sizeof(key));
     conf.rx_adv_conf.rss_conf.rss_hf = kRssTypes & info.flow_type_rss_offloads;
   }
+  if (rt.cfg.mtu != 0) {
+    if (rt.cfg.mtu > info.max_mtu || rt.cfg.mtu < info.min_mtu) {
+      return absl::InvalidArgumentError(absl::StrCat(rt.cfg.mtu_where.prefix(), p.name,
+                                                     " accepts an MTU from ", info.min_mtu,
+                                                     " to ", info.max_mtu));
+    }
+    conf.rxmode.mtu = rt.cfg.mtu;
+    // Ethernet header, two VLAN tags, CRC: a full frame must fit one mbuf, or the port
+    // must chain mbufs (scatter).
+    const uint32_t frame = rt.cfg.mtu + RTE_ETHER_HDR_LEN + 8 + RTE_ETHER_CRC_LEN;
+    const uint32_t room = rt.cfg.mbuf_data_room ? rt.cfg.mbuf_data_room
+                                                : RTE_MBUF_DEFAULT_BUF_SIZE - RTE_PKTMBUF_HEADROOM;
+    if (frame > room) {
+      if (!(info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(rt.cfg.mtu_where.prefix(), p.name, " cannot chain mbufs: set ",
+                         "mempool.data_room to at least ", frame));
+      }
+      conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+    }
+  }
   if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) {
     conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;  // forward chained mbufs as is
   }

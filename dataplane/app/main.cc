@@ -212,7 +212,9 @@ int App::run(int argc, char** argv) {
   }
 
   if (absl::Status s = setupPorts(rt_, *pairs); !s.ok()) {
-    return fail(kExitRuntime, std::string(s.message()));
+    // A port that refuses a configured value (MTU) is a configuration error.
+    return fail(s.code() == absl::StatusCode::kInvalidArgument ? kExitUsage : kExitRuntime,
+                std::string(s.message()));
   }
   if (absl::Status s = setupRings(rt_); !s.ok()) {
     return fail(kExitRuntime, std::string(s.message()));

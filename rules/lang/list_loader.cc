@@ -14,7 +14,26 @@
 namespace xborder::rules::lang {
 
 std::string Diagnostic::format() const {
-  return strCat(file, ":", pos.line, ":", pos.col, ": ", message);
+  // Names and keys come from the list and may hold control characters; escape them so
+  // every problem stays on one line.
+  std::string out = strCat(file, ":", pos.line, ":", pos.col, ": ");
+  for (char c : message) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      char b[8];
+      std::snprintf(b, sizeof(b), "\\x%02x", u);
+      out += b;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
 }
 
 std::string LoadResult::formatAll() const {

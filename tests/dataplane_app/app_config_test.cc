@@ -28,6 +28,7 @@ TEST(AppConfig, EmptyFileMeansDefaults) {
 
 TEST(AppConfig, FullFileParses) {
   const char* yaml = R"(mode: tap
+mtu: 9000
 ports:
   - inside: net_pcap0
     outside: 1
@@ -54,6 +55,7 @@ log:
   absl::StatusOr<AppConfig> c = parseConfig(yaml, "config.yaml");
   ASSERT_TRUE(c.ok()) << c.status();
   EXPECT_EQ(c->mode, Mode::kTap);
+  EXPECT_EQ(c->mtu, 9000);
   ASSERT_EQ(c->pairs.size(), 2u);
   EXPECT_EQ(c->pairs[0].inside.text, "net_pcap0");
   EXPECT_FALSE(c->pairs[0].inside.id.has_value());
@@ -100,7 +102,7 @@ TEST(AppConfig, TopLevelMustBeMapping) {
 TEST(AppConfig, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf("mode: inline\nport: []\n"),
             "config.yaml:2:1: port: unknown key (expected one of: flows, log, mempool, mode, "
-            "policy, ports, queues, workers)");
+            "mtu, policy, ports, queues, workers)");
 }
 
 TEST(AppConfig, UnknownNestedKey) {
@@ -185,6 +187,10 @@ TEST(AppConfig, BurstLargerThanRing) {
   EXPECT_EQ(errorOf("workers:\n  burst_size: 256\nqueues:\n  rx_descriptors: 128\n"),
             "config.yaml:2:3: workers.burst_size: burst size 256 exceeds queues.rx_descriptors "
             "128");
+}
+
+TEST(AppConfig, MtuRange) {
+  EXPECT_EQ(errorOf("mtu: 20000\n"), "config.yaml:1:6: mtu: value 20000 out of range [68, 16000]");
 }
 
 TEST(AppConfig, BadBool) {
@@ -349,8 +355,8 @@ TEST(AppArgs, ConfigErrorPropagates) {
   auto r = parseAppArgs({"--config", path});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            path + ":2:1: bogus: unknown key (expected one of: flows, log, mempool, mode, policy, "
-                   "ports, queues, workers)");
+            path + ":2:1: bogus: unknown key (expected one of: flows, log, mempool, mode, mtu, "
+                   "policy, ports, queues, workers)");
   std::remove(path.c_str());
 }
 

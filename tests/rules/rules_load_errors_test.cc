@@ -230,6 +230,13 @@ TEST(LoadErrors, UnknownMechanismAndBadValues) {
   expectDiag(t, "5000", "VLAN id 5000 out of range");
 }
 
+TEST(LoadErrors, ControlCharactersInNamesAreEscapedSoEachProblemIsOneLine) {
+  std::string t = replaced(kBase, "kind: ftz", "\"kn\\nd\": 1\nkind: ftz");
+  auto r = load(t);
+  ASSERT_EQ(r.diagnostics.size(), 1u) << r.formatAll();
+  EXPECT_EQ(r.diagnostics[0].format(), "t.yaml:2:1: unknown key \"kn\\nd\" in the list");
+}
+
 TEST(LoadErrors, YamlSyntaxError) {
   std::string t = replaced(kBase, "  issuer: test\n", "  issuer: [test\n");
   auto r = load(t);
