@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   PacketIn burst[kBurst];
   Verdict verdicts[kBurst];
   uint16_t n = 0;
-  uint64_t packets = 0, dropped = 0, last_ts = 0;
+  uint64_t packets = 0, dropped = 0, last_ts = 0, burst_ts = 0;
   auto flush = [&]() {
     if (n == 0) return;
     engine->processBurst(burst, n, verdicts);
@@ -245,23 +245,30 @@ int main(int argc, char** argv) {
     t0 = std::chrono::steady_clock::now();
     for (uint32_t l = 0; l < loops; ++l) {
       for (const auto& p : loaded) {
+        const uint64_t ts = p.ts_ns + l * shift;
+        // A burst stands for microseconds of traffic: do not let one span a time
+        // jump, so expiry (advanceTime after each burst) sees it.
+        if (n > 0 && ts > burst_ts + 1000000000ull) flush();
+        if (n == 0) burst_ts = ts;
         PacketIn& in = burst[n++];
         in.data = arena.data() + p.offset;
         in.caplen = p.caplen;
         in.wirelen = p.wirelen;
-        in.ts_ns = p.ts_ns + l * shift;
+        in.ts_ns = ts;
         in.side = side;
         last_ts = in.ts_ns > last_ts ? in.ts_ns : last_ts;
         ++packets;
         if (n == kBurst) flush();
       }
+      flush();  // each pass ends its own bursts
     }
-    flush();
   } else {
     t0 = std::chrono::steady_clock::now();
     for (const auto& f : files) {
       readCapture(f, [&](uint64_t ts, const uint8_t* d, uint32_t cap, uint32_t wire) {
         // libpcap reuses its buffer on the next read: copy while the burst fills.
+        if (n > 0 && ts > burst_ts + 1000000000ull) flush();
+        if (n == 0) burst_ts = ts;
         auto& buf = stream_bufs[n];
         buf.assign(d, d + cap);
         PacketIn& in = burst[n++];
