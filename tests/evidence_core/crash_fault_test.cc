@@ -246,6 +246,42 @@ TEST(CrashFaultDiskFull, StopsIntakeCleanlyAndRecovers) {
   }
 }
 
+// The free-space watermark stops intake before the disk is full, keeping the reserve.
+TEST(CrashFaultDiskFull, WatermarkStopsIntakeEarly) {
+  FaultEnv env(11);
+  {
+    auto log = Log::create(faultOptions(env, 8192));
+    ASSERT_TRUE(log.ok());
+  }
+  const uint64_t capacity = env.usedBytes() + 100000;
+  env.setCapacity(capacity);
+  LogOptions o = faultOptions(env, 8192);
+  o.min_free_bytes = 40000;
+  Model model;
+  auto log = Log::open(o);
+  ASSERT_TRUE(log.ok());
+  absl::Status stop;
+  for (uint64_t id = 1; id < 10000; ++id) {
+    const std::string bytes = makeRecord((*log)->size(), id, 200);
+    model.submitted.insert(bytes);
+    auto r = (*log)->append(bytes);
+    if (!r.ok()) {
+      stop = r.status();
+      break;
+    }
+    model.acked[*r] = bytes;
+  }
+  ASSERT_EQ(stop.code(), absl::StatusCode::kResourceExhausted) << stop;
+  EXPECT_NE(stop.message().find("watermark"), std::string_view::npos) << stop;
+  EXPECT_GE(capacity - env.usedBytes(), 40000u);  // the reserve is intact
+  EXPECT_EQ((*log)->state(), LogState::kIntakeStopped);
+  log->reset();
+  auto again = Log::open(faultOptions(env, 8192));
+  ASSERT_TRUE(again.ok());
+  ASSERT_NO_FATAL_FAILURE(checkInvariants(**again, model, "after watermark stop"));
+  EXPECT_TRUE((*again)->appendRecord(v1::EvidenceRecord()).ok());  // no watermark: room left
+}
+
 // fsync EIO: fail-stop (abort), never retry.
 TEST(CrashFaultDeathTest, FsyncErrorAborts) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");

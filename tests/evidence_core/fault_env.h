@@ -11,6 +11,7 @@
 // - setCapacity() makes writes and preallocation beyond it fail with ENOSPC (after a
 //   short write); failSyncAfter(n) makes the n-th next sync fail with EIO.
 // Directories are assumed durable once created.
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <random>
@@ -49,6 +50,9 @@ class FaultEnv : public Env {
   bool exists(const std::string& path) override;
   absl::StatusOr<std::unique_ptr<FileLock>> lockFile(const std::string& path) override;
   int64_t nowUnixNanos() override { return ++clock_; }
+  absl::StatusOr<uint64_t> freeBytes(const std::string&) override {
+    return capacity_ == UINT64_MAX ? UINT64_MAX : capacity_ - std::min(capacity_, usedBytes());
+  }
 
  private:
   friend class FaultFile;

@@ -52,6 +52,9 @@ class Env {
   // kFailedPrecondition if another holder has it.
   virtual absl::StatusOr<std::unique_ptr<FileLock>> lockFile(const std::string& path) = 0;
   virtual int64_t nowUnixNanos() = 0;
+  // Bytes an unprivileged writer can still allocate on the file system holding `dir`
+  // (statvfs f_bavail); environments that cannot tell return UINT64_MAX.
+  virtual absl::StatusOr<uint64_t> freeBytes(const std::string& dir) { return UINT64_MAX; }
 };
 
 // tmp file, write, fsync, rename, fsync(dir): the file is either old or new after a crash.

@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -172,6 +173,12 @@ class PosixEnv : public Env {
       return errnoStatus("flock", path, err);
     }
     return std::unique_ptr<FileLock>(new PosixLock(fd));
+  }
+
+  absl::StatusOr<uint64_t> freeBytes(const std::string& dir) override {
+    struct statvfs st;
+    if (::statvfs(dir.c_str(), &st) != 0) return errnoStatus("statvfs", dir, errno);
+    return static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
   }
 
   int64_t nowUnixNanos() override {

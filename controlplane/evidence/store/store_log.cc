@@ -356,6 +356,14 @@ absl::Status Log::recover() {
 }
 
 absl::Status Log::roll(uint64_t firstIndex) {
+  if (options_.min_free_bytes > 0) {
+    auto free = env_->freeBytes(options_.dir);
+    if (free.ok() && *free < meta_.segmentBytes + options_.min_free_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "free space ", *free, " bytes: a new segment would go below the watermark of ",
+          options_.min_free_bytes, " bytes"));
+    }
+  }
   const std::string name = segmentFileName(firstIndex);
   const std::string tmp = path(name + ".tmp");
   auto file = env_->openFile(tmp, true);

@@ -58,6 +58,10 @@ struct LogOptions {
   NoteSigner checkpoint_signer;                      // enables automatic checkpoints
   uint64_t checkpoint_every_records = 0;             // automatic: after this many new records
   std::chrono::milliseconds checkpoint_every{0};     // automatic: or after this long
+  // Free-space watermark (EVIDENCE.md §4.2 "degrade early"): a new segment is not
+  // started if it would leave less than this free, and intake stops instead, keeping
+  // room for the control plane's alarm and anchor state. 0 disables.
+  uint64_t min_free_bytes = 0;
   Env* env = nullptr;                                // Env::posix() if null
 };
 
