@@ -1,0 +1,369 @@
+#include "dataplane/inspect/inspect_flow.h"
+
+#include <algorithm>
+#include <cstring>
+#include <new>
+
+namespace xborder::dp {
+namespace {
+
+bool startsWithNoCase(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char c = s[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != prefix[i]) return false;
+  }
+  return true;
+}
+
+bool containsNoCase(std::string_view s, std::string_view needle) {
+  for (size_t i = 0; i + needle.size() <= s.size(); ++i) {
+    if (startsWithNoCase(s.substr(i), needle)) return true;
+  }
+  return false;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+constexpr std::string_view kMethods[] = {"GET ", "POST ", "PUT ", "PATCH ", "DELETE ", "HEAD ",
+                                         "OPTIONS "};
+
+}  // namespace
+
+// ---------------------------------------------------------------- RecordCounter
+
+RecordCounter::Mode RecordCounter::modeForContentType(std::string_view ct) noexcept {
+  if (containsNoCase(ct, "csv") || containsNoCase(ct, "tab-separated-values")) return Mode::kCsv;
+  if (containsNoCase(ct, "ndjson") || containsNoCase(ct, "jsonl") ||
+      containsNoCase(ct, "json-seq") || containsNoCase(ct, "jsonlines")) {
+    return Mode::kLines;
+  }
+  if (containsNoCase(ct, "json")) return Mode::kJson;
+  if (ct.empty()) return Mode::kAuto;
+  if (startsWithNoCase(ct, "text/")) return Mode::kLines;
+  return Mode::kSingle;  // a form, a file: one record
+}
+
+void RecordCounter::reset(Mode m) noexcept { *this = RecordCounter{}; mode_ = m; }
+
+void RecordCounter::feedJson(uint8_t c) noexcept {
+  if (in_string_) {
+    if (escape_) escape_ = false;
+    else if (c == '\\') escape_ = true;
+    else if (c == '"') in_string_ = false;
+    return;
+  }
+  switch (c) {
+    case '"':
+      in_string_ = true;
+      break;
+    case '[':
+    case '{':
+      if (depth_ == 0) {
+        top_array_ = c == '[';
+        if (!top_array_) ++json_records_;  // a single top-level object is one record
+      } else if (depth_ == 1 && top_array_) {
+        ++json_records_;  // an element of the top-level array
+      }
+      ++depth_;
+      break;
+    case ']':
+    case '}':
+      if (depth_ > 0) --depth_;
+      break;
+    default:
+      // A scalar element of a top-level array ("[1,2]") counts at its first byte
+      // after '[' or ','; kept simple: only objects and arrays are records.
+      break;
+  }
+}
+
+void RecordCounter::feed(const uint8_t* p, size_t n) noexcept {
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    if (mode_ == Mode::kAuto) {
+      if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+      mode_ = (c == '[' || c == '{') ? Mode::kJson : Mode::kLines;
+    }
+    if (c != ' ' && c != '\t' && c != '\r' && c != '\n') any_ = true;
+    if (mode_ == Mode::kJson) {
+      // JSON Lines sent as application/json: a second top-level object after a
+      // newline means one object per line, which feedJson counts the same way.
+      feedJson(c);
+    } else if (c == '\n') {
+      if (line_open_) ++lines_;
+      line_open_ = false;
+    } else if (c != '\r') {
+      line_open_ = true;
+    }
+  }
+}
+
+uint32_t RecordCounter::records() const noexcept {
+  switch (mode_) {
+    case Mode::kAuto:
+      return 0;
+    case Mode::kJson:
+      return json_records_;
+    case Mode::kSingle:
+      return any_ ? 1 : 0;
+    case Mode::kLines:
+      return lines_ + (line_open_ ? 1 : 0);
+    case Mode::kCsv: {
+      const uint32_t rows = lines_ + (line_open_ ? 1 : 0);
+      return rows > 0 ? rows - 1 : 0;  // the header row is not a record
+    }
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- FlowInspector
+
+absl::StatusOr<std::unique_ptr<FlowInspector>> FlowInspector::create(
+    const InspectConfig& config, std::shared_ptr<const rules::detectors::DetectorSet> set,
+    std::span<const uint8_t> hmac_key) {
+  if (config.max_flows == 0) {
+    return absl::InvalidArgumentError("inspection pool size must be > 0");
+  }
+  std::unique_ptr<FlowInspector> fi(new (std::nothrow) FlowInspector());
+  if (!fi) return absl::ResourceExhaustedError("out of memory creating the inspector");
+  fi->config_ = config;
+  auto scanner = rules::detectors::Scanner::create(std::move(set), hmac_key, config.today_yyyymmdd);
+  if (!scanner.ok()) return scanner.status();
+  fi->scanner_ = std::move(*scanner);
+  fi->slots_ = std::vector<InspectSlot>(config.max_flows);
+  fi->free_.reserve(config.max_flows);
+  for (uint32_t i = config.max_flows; i-- > 0;) {
+    for (auto& d : fi->slots_[i].dir) {
+      // Streams are opened once here so acquire() only resets (no allocation).
+      if (!fi->scanner_->open(d.scan)) {
+        return absl::InternalError("cannot open a Hyperscan stream for the inspection pool");
+      }
+    }
+    fi->free_.push_back(i);
+  }
+  return fi;
+}
+
+FlowInspector::~FlowInspector() {
+  if (!scanner_) return;
+  for (auto& s : slots_) {
+    for (auto& d : s.dir) scanner_->release(d.scan);
+  }
+}
+
+uint32_t FlowInspector::acquire() noexcept {
+  if (free_.empty()) {
+    ++pool_exhausted_;
+    return kNoInspectSlot;
+  }
+  const uint32_t idx = free_.back();
+  free_.pop_back();
+  InspectSlot& s = slots_[idx];
+  for (auto& d : s.dir) {
+    scanner_->reset(d.scan);
+    d.next_seq = 0;
+    d.seq_known = false;
+    d.done = false;
+    d.scanned = 0;
+    d.gaps = 0;
+    d.retransmits = 0;
+    d.http = InspectDirection::Http::kUnknown;
+    d.body_left = 0;
+    d.line_len = 0;
+    d.records.reset(RecordCounter::Mode::kAuto);
+    d.messages = 0;
+  }
+  s.path_len = 0;
+  s.content_type_len = 0;
+  s.finished = false;
+  return idx;
+}
+
+void FlowInspector::release(uint32_t slot) noexcept {
+  if (slot >= slots_.size()) return;
+  free_.push_back(slot);  // capacity reserved at create()
+}
+
+void FlowInspector::finish(uint32_t slot) noexcept {
+  InspectSlot& s = slots_[slot];
+  if (s.finished) return;
+  s.finished = true;
+  for (auto& d : s.dir) {
+    scanner_->finish(d.scan);
+    d.done = true;
+  }
+}
+
+void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) noexcept {
+  InspectDirection& D = s.dir[d];
+  if (D.http == InspectDirection::Http::kUnknown) {
+    bool request = false;
+    for (auto m : kMethods) {
+      if (line.substr(0, m.size()) == m) {
+        request = true;
+        line.remove_prefix(m.size());
+        break;
+      }
+    }
+    if (request) {
+      const size_t sp = line.find(' ');
+      const std::string_view path = line.substr(0, sp);
+      if (s.path_len == 0) {
+        s.path_len = static_cast<uint8_t>(std::min(path.size(), s.path.size()));
+        std::memcpy(s.path.data(), path.data(), s.path_len);
+      }
+      D.http = InspectDirection::Http::kHeaders;
+    } else if (line.substr(0, 5) == "HTTP/") {
+      D.http = InspectDirection::Http::kHeaders;
+    } else {
+      D.http = InspectDirection::Http::kNotHttp;
+    }
+    D.body_left = 0;
+    return;
+  }
+  if (line.empty()) {  // end of headers
+    D.http = InspectDirection::Http::kBody;
+    D.records.reset(RecordCounter::modeForContentType(s.contentTypeView()));
+    ++D.messages;
+    return;
+  }
+  if (startsWithNoCase(line, "content-type:")) {
+    const std::string_view v = trim(line.substr(13));
+    // The request's type wins (uploads are what the list judges); else the response's.
+    if (s.content_type_len == 0 || d == 0) {
+      s.content_type_len = static_cast<uint8_t>(std::min(v.size(), s.content_type.size()));
+      std::memcpy(s.content_type.data(), v.data(), s.content_type_len);
+    }
+  } else if (startsWithNoCase(line, "content-length:")) {
+    uint64_t n = 0;
+    for (char c : trim(line.substr(15))) {
+      if (c < '0' || c > '9') break;
+      n = n * 10 + static_cast<uint64_t>(c - '0');
+    }
+    D.body_left = n;
+  } else if (startsWithNoCase(line, "transfer-encoding:")) {
+    D.body_left = UINT64_MAX;  // chunked: body until the end of the stream
+  }
+}
+
+void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
+  InspectDirection& D = s.dir[d];
+  size_t i = 0;
+  while (i < n) {
+    if (D.http == InspectDirection::Http::kNotHttp) {
+      D.records.feed(p + i, n - i);  // a raw stream: its bytes are the body
+      return;
+    }
+    if (D.http == InspectDirection::Http::kBody) {
+      const size_t take = D.body_left == UINT64_MAX
+                              ? n - i
+                              : static_cast<size_t>(std::min<uint64_t>(D.body_left, n - i));
+      // Count records over all bodies of the direction: keep the counter, feed bytes.
+      D.records.feed(p + i, take);
+      i += take;
+      if (D.body_left != UINT64_MAX) {
+        D.body_left -= take;
+        if (D.body_left == 0) {
+          D.http = InspectDirection::Http::kUnknown;  // next message on keep-alive
+        }
+      }
+      continue;
+    }
+    // Header bytes: collect one line (truncated to the buffer, still delimited).
+    const uint8_t c = p[i++];
+    if (c == '\n') {
+      std::string_view line(D.line.data(), D.line_len);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      D.line_len = 0;
+      const bool was_unknown = D.http == InspectDirection::Http::kUnknown;
+      httpLine(s, d, line);
+      if (was_unknown && D.http == InspectDirection::Http::kNotHttp) {
+        D.records.reset(RecordCounter::Mode::kAuto);
+        D.records.feed(reinterpret_cast<const uint8_t*>(line.data()), line.size());
+        D.records.feed(reinterpret_cast<const uint8_t*>("\n"), 1);
+      }
+      if (D.http == InspectDirection::Http::kBody && D.body_left == 0) {
+        D.http = InspectDirection::Http::kUnknown;  // no body
+      }
+    } else if (D.line_len < D.line.size()) {
+      D.line[D.line_len++] = static_cast<char>(c);
+    } else if (D.http == InspectDirection::Http::kUnknown) {
+      D.http = InspectDirection::Http::kNotHttp;  // a first line this long is not HTTP
+      D.records.reset(RecordCounter::Mode::kAuto);
+      D.records.feed(reinterpret_cast<const uint8_t*>(D.line.data()), D.line_len);
+      D.line_len = 0;
+    }
+  }
+}
+
+void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
+  InspectDirection& D = s.dir[d];
+  if (D.done || n == 0) return;
+  if (D.scanned + n > config_.byte_budget) {
+    n = static_cast<size_t>(config_.byte_budget - D.scanned);
+    D.done = true;
+    ++budget_hits_;
+  }
+  scanner_->scan(D.scan, p, n);
+  httpFeed(s, d, p, n);
+  D.scanned += n;
+  bytes_scanned_ += n;
+}
+
+bool FlowInspector::feed(uint32_t slot, const PacketView& pkt) noexcept {
+  InspectSlot& s = slots_[slot];
+  const uint32_t d = pkt.dir & 1u;
+  InspectDirection& D = s.dir[d];
+  if (s.finished || D.done) return false;
+  const uint8_t* p = pkt.payload;
+  uint32_t n = pkt.payload_len;
+  if (pkt.tcp && pkt.has_seq) {
+    const bool syn = pkt.tcp_flags & 0x02;
+    if (!D.seq_known) {
+      D.seq_known = true;
+      D.next_seq = pkt.tcp_seq + (syn ? 1 : 0);
+    }
+    if (n == 0) {
+      return false;
+    }
+    const uint32_t seq = pkt.tcp_seq + (syn ? 1 : 0);
+    const int32_t ahead = static_cast<int32_t>(seq - D.next_seq);
+    if (ahead > 0) {
+      ++D.gaps;  // a hole: skip it and re-synchronise on this segment
+      ++gaps_;
+    } else if (ahead < 0) {
+      const uint32_t old = static_cast<uint32_t>(-ahead);
+      if (old >= n) {
+        ++D.retransmits;
+        return false;
+      }
+      p += old;  // overlap: only the new tail
+      n -= old;
+    }
+    D.next_seq = seq + (ahead < 0 ? static_cast<uint32_t>(-ahead) : 0) + n;
+  } else if (n == 0) {
+    return false;
+  }
+  const uint32_t before = D.scan.result().totalHits() + s.records();
+  scanBytes(s, d, p, n);
+  return D.scan.result().totalHits() + s.records() != before;
+}
+
+bool isEncryptedApp(std::string_view a) noexcept {
+  static constexpr std::string_view kEncrypted[] = {"tls", "quic", "ssh", "dtls", "ipsec",
+                                                    "openvpn", "wireguard", "rdp"};
+  for (auto e : kEncrypted) {
+    if (a == e) return true;
+  }
+  return false;
+}
+
+}  // namespace xborder::dp

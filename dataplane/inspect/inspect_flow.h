@@ -1,0 +1,141 @@
+// Per-flow payload inspection: feeds each direction's cleartext payload, in TCP
+// sequence order, to the content detectors (rules/detectors Scanner), extracts the
+// HTTP request path and Content-Type, and counts records as docs/negative-list.md
+// §4.4 defines them (CSV/TSV rows without the header, top-level JSON array elements
+// or one JSON object, JSON Lines lines), streaming and bounded.
+//
+// Bounded memory: a per-worker pool of `max_flows` slots, each with two
+// FlowScanStates whose Hyperscan streams are opened once at create(); acquire()
+// only resets them (no allocation on the packet path). When the pool is exhausted
+// the flow is judged on metadata (counted). Each direction stops being scanned after
+// `byte_budget` payload bytes (counted).
+//
+// TCP ordering: the next expected sequence number is tracked per direction. A
+// retransmitted segment is skipped (its new tail, if any, is scanned); a segment
+// beyond a hole is counted as a gap and the direction re-synchronises on it (the
+// detectors' stream continues: a hit spanning the hole may be missed, never invented
+// from bytes that were not seen).
+//
+// Threads: one FlowInspector per worker.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "dataplane/verdict/verdict_policy.h"
+#include "rules/detectors/detector_scanner.h"
+
+namespace xborder::dp {
+
+struct InspectConfig {
+  uint32_t max_flows = 4096;           // flows inspected at once per worker
+  uint64_t byte_budget = 1ull << 20;   // payload bytes scanned per direction (1 MiB)
+  uint32_t today_yyyymmdd = 0;         // birth dates after it are invalid (0 = today)
+};
+
+inline constexpr uint32_t kNoInspectSlot = 0xFFFFFFFFu;
+
+// Record counting (docs/negative-list.md §4.4), one per direction's body.
+class RecordCounter {
+ public:
+  enum class Mode : uint8_t { kAuto = 0, kLines, kCsv, kJson, kSingle };
+  void reset(Mode m) noexcept;
+  void feed(const uint8_t* p, size_t n) noexcept;
+  // Records so far (a final line without a newline counts).
+  uint32_t records() const noexcept;
+  static Mode modeForContentType(std::string_view content_type) noexcept;
+
+ private:
+  void feedJson(uint8_t c) noexcept;
+  Mode mode_ = Mode::kAuto;
+  bool any_ = false;         // saw a non-space byte
+  bool line_open_ = false;   // bytes after the last newline
+  bool in_string_ = false, escape_ = false;
+  bool top_array_ = false;
+  uint32_t depth_ = 0;
+  uint32_t lines_ = 0;
+  uint32_t json_records_ = 0;
+};
+
+// One direction of an inspected flow.
+struct InspectDirection {
+  rules::detectors::FlowScanState scan;
+  uint32_t next_seq = 0;
+  bool seq_known = false;
+  bool done = false;         // budget reached or stopped
+  uint64_t scanned = 0;      // payload bytes given to the detectors
+  uint32_t gaps = 0;
+  uint32_t retransmits = 0;
+  // HTTP framing (cheap: request/status line and two headers).
+  enum class Http : uint8_t { kUnknown, kHeaders, kBody, kNotHttp } http = Http::kUnknown;
+  uint64_t body_left = 0;    // Content-Length remaining; UINT64_MAX = until the end
+  uint16_t line_len = 0;
+  std::array<char, 512> line{};
+  RecordCounter records;
+  uint32_t messages = 0;     // HTTP messages whose body was seen
+};
+
+struct InspectSlot {
+  std::array<InspectDirection, 2> dir;
+  std::array<char, 128> path{};
+  uint8_t path_len = 0;
+  std::array<char, 96> content_type{};
+  uint8_t content_type_len = 0;
+  bool finished = false;
+  std::string_view pathView() const { return {path.data(), path_len}; }
+  std::string_view contentTypeView() const { return {content_type.data(), content_type_len}; }
+  uint32_t records() const { return dir[0].records.records() + dir[1].records.records(); }
+};
+
+class FlowInspector {
+ public:
+  static absl::StatusOr<std::unique_ptr<FlowInspector>> create(
+      const InspectConfig& config, std::shared_ptr<const rules::detectors::DetectorSet> set,
+      std::span<const uint8_t> hmac_key);
+  ~FlowInspector();
+
+  // A slot for a new flow, or kNoInspectSlot (pool exhausted: counted).
+  uint32_t acquire() noexcept;
+  // Feeds one packet's payload. Returns true if detector or record counts changed.
+  bool feed(uint32_t slot, const PacketView& pkt) noexcept;
+  // End of inspection (flow end or budget): flushes end-anchored matches. Idempotent.
+  void finish(uint32_t slot) noexcept;
+  void release(uint32_t slot) noexcept;
+  InspectSlot& at(uint32_t slot) noexcept { return slots_[slot]; }
+  const InspectSlot& at(uint32_t slot) const noexcept { return slots_[slot]; }
+  bool budgetSpent(uint32_t slot) const noexcept {
+    return slots_[slot].dir[0].done && slots_[slot].dir[1].done;
+  }
+  const rules::detectors::Scanner& scanner() const { return *scanner_; }
+
+  uint64_t poolExhausted() const noexcept { return pool_exhausted_; }
+  uint64_t gaps() const noexcept { return gaps_; }
+  uint64_t budgetHits() const noexcept { return budget_hits_; }
+  uint64_t bytesScanned() const noexcept { return bytes_scanned_; }
+  uint32_t inUse() const noexcept { return static_cast<uint32_t>(slots_.size() - free_.size()); }
+
+ private:
+  FlowInspector() = default;
+  void scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
+  void httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
+  void httpLine(InspectSlot& s, uint32_t d, std::string_view line) noexcept;
+
+  InspectConfig config_;
+  std::unique_ptr<rules::detectors::Scanner> scanner_;
+  std::vector<InspectSlot> slots_;
+  std::vector<uint32_t> free_;  // reserved to capacity: push/pop never allocate
+  uint64_t pool_exhausted_ = 0;
+  uint64_t gaps_ = 0;
+  uint64_t budget_hits_ = 0;
+  uint64_t bytes_scanned_ = 0;
+};
+
+// Application protocols whose payload is encrypted: judged on metadata only.
+bool isEncryptedApp(std::string_view eve_app_proto) noexcept;
+
+}  // namespace xborder::dp
