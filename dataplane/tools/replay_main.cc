@@ -1,7 +1,5 @@
 // xborder-replay: drives the packet engine from pcap/pcapng files, without EAL.
 // Used for the oracle comparison, the dry run and the callgrind benchmark.
-#include <pcap/pcap.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -11,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "dataplane/capture/capture_pcap.h"
 #include "dataplane/engine/engine.h"
 
 namespace {
@@ -100,29 +99,19 @@ bool parseU32(const char* s, uint32_t* out) {
   return true;
 }
 
-// Streams or loads one capture. `emit` gets every packet.
+// Streams or loads one capture (dataplane/capture, shared with xborder-dryrun).
+// `emit` gets every packet.
 template <class F>
 void readCapture(const std::string& path, F&& emit) {
-  char err[PCAP_ERRBUF_SIZE];
-  pcap_t* pc = pcap_open_offline_with_tstamp_precision(path.c_str(),
-                                                       PCAP_TSTAMP_PRECISION_NANO, err);
-  if (pc == nullptr) {
-    fail("cannot open " + path + ": " + err);
+  xborder::dp::CaptureReader reader;
+  const absl::Status st = reader.open(path);
+  if (!st.ok()) {
+    fail(std::string(st.message()));
   }
-  if (pcap_datalink(pc) != DLT_EN10MB) {
-    pcap_close(pc);
-    fail(path + ": link type is not Ethernet (DLT_EN10MB)");
+  xborder::dp::CapturedPacket p;
+  while (reader.next(&p)) {
+    emit(p.ts_ns, p.data, p.caplen, p.wirelen);
   }
-  pcap_pkthdr* h = nullptr;
-  const u_char* data = nullptr;
-  int rc;
-  while ((rc = pcap_next_ex(pc, &h, &data)) == 1) {
-    const uint64_t ts = static_cast<uint64_t>(h->ts.tv_sec) * 1000000000ull +
-                        static_cast<uint64_t>(h->ts.tv_usec);  // nano precision
-    emit(ts, data, h->caplen, h->len);
-  }
-  // A capture cut mid-packet (rc == -1) still gives us every whole packet before it.
-  pcap_close(pc);
 }
 
 }  // namespace
