@@ -2,6 +2,7 @@
 
 #include <iconv.h>
 
+#include <cstdint>
 #include <vector>
 
 namespace xborder::rules::lang {
@@ -13,18 +14,39 @@ bool isAscii(std::string_view s) {
   return true;
 }
 
-bool isValidUtf8(std::string_view s) {
+bool isValidUtf8(std::string_view s) { return firstInvalidUtf8(s) == std::string_view::npos; }
+
+size_t firstInvalidUtf8(std::string_view s) {
+  // Strict (what protobuf's string fields accept): no overlong forms, no surrogates,
+  // nothing above U+10FFFF.
   size_t i = 0;
   while (i < s.size()) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    if (n == 0 || i + n > s.size()) return false;
-    for (size_t k = 1; k < n; ++k) {
-      if ((static_cast<unsigned char>(s[i + k]) & 0xc0) != 0x80) return false;
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c >> 5) == 0x6) {
+      n = 2, cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      n = 3, cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      n = 4, cp = c & 0x07;
+    } else {
+      return i;
     }
+    if (i + n > s.size()) return i;
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return i;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    static const uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
     i += n;
   }
-  return true;
+  return std::string_view::npos;
 }
 
 std::optional<std::string> utf8ToGbk(std::string_view utf8) {

@@ -11,6 +11,8 @@
 namespace xborder::rules::lang {
 
 bool isValidUtf8(std::string_view s);
+// Offset of the first byte that is not part of valid UTF-8, or npos.
+size_t firstInvalidUtf8(std::string_view s);
 bool isAscii(std::string_view s);
 // UTF-8 -> GBK through glibc iconv; nullopt when a character has no GBK form.
 std::optional<std::string> utf8ToGbk(std::string_view utf8);

@@ -237,6 +237,20 @@ TEST(LoadErrors, ControlCharactersInNamesAreEscapedSoEachProblemIsOneLine) {
   EXPECT_EQ(r.diagnostics[0].format(), "t.yaml:2:1: unknown key \"kn\\nd\" in the list");
 }
 
+TEST(LoadErrors, TextThatIsNotUtf8) {
+  // A GBK-encoded name (会员 = BB E1 D4 B1) in a list saved in the wrong encoding.
+  std::string t = replaced(kBase, "  issuer: test", "  issuer: te\xbb\xe1\xd4\xb1");
+  auto r = load(t);
+  ASSERT_EQ(r.diagnostics.size(), 1u) << r.formatAll();
+  EXPECT_EQ(r.diagnostics[0].format().rfind("t.yaml:6:13: the list is not valid UTF-8", 0), 0u) << r.formatAll();
+  // Escapes that decode to a lone surrogate are refused too (by the YAML parser).
+  t = replaced(kBase, "  issuer: test", "  issuer: \"\\ud800\"");
+  r = load(t);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.diagnostics[0].format().rfind("t.yaml:6:", 0), 0u) << r.formatAll();
+  EXPECT_NE(r.diagnostics[0].message.find("invalid unicode"), std::string::npos) << r.formatAll();
+}
+
 TEST(LoadErrors, YamlSyntaxError) {
   std::string t = replaced(kBase, "  issuer: test\n", "  issuer: [test\n");
   auto r = load(t);
