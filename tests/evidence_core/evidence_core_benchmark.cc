@@ -5,6 +5,7 @@
 //   BM_VerifyRebuildRoot records/s a verifier rebuilds roots from exported frames
 //                        (frame CRC + leaf hash + compact range), optionally also parsing
 //                        each record strictly (index/origin/version).
+//   BM_ReadRecord        one record read back (what export does per record).
 //   BM_InclusionProof    proof generation + verification in a 1M-leaf tree.
 //   BM_Crc32c            bytes/s, hardware and table paths.
 #include <benchmark/benchmark.h>
@@ -94,6 +95,43 @@ void BM_AppendBatch(benchmark::State& state) {
   std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_AppendBatch)->Arg(256)->Arg(1024)->Arg(4096)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Export reads records one by one (bundle RecordSource): one pread per record.
+void BM_ReadRecord(benchmark::State& state) {
+  const std::string dir = benchDir();
+  std::filesystem::remove_all(dir);
+  LogOptions o;
+  o.dir = dir;
+  o.origin = kOrigin;
+  o.segment_bytes = 4 << 20;
+  auto log = Log::create(o);
+  if (!log.ok()) {
+    state.SkipWithError("create");
+    return;
+  }
+  const uint64_t n = 100000;
+  std::vector<std::string> batch;
+  for (uint64_t i = 0; i < n; ++i) {
+    batch.push_back(benchRecord(i).SerializeAsString());
+    if (batch.size() == 10000) {
+      (void)(*log)->appendBatch(batch);
+      batch.clear();
+    }
+  }
+  uint64_t i = 0;
+  for (auto _ : state) {
+    auto r = (*log)->readRecord(i++ % n);
+    if (!r.ok()) {
+      state.SkipWithError("read");
+      break;
+    }
+    benchmark::DoNotOptimize(r->data());
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  log->reset();
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_ReadRecord);
 
 std::string exportedFrames(uint64_t n) {
   std::string frames;

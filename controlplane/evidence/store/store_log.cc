@@ -608,14 +608,32 @@ absl::StatusOr<std::string> Log::readFrames(uint64_t from, uint64_t to) const {
   }
   std::string out;
   for (const Piece& p : pieces) {
-    auto file = env_->openFile(path(p.name), false);
-    if (!file.ok()) return file.status();
-    auto bytes = (*file)->readAt(p.begin, p.end - p.begin);
+    auto bytes = readRange(p.name, p.begin, p.end);
     if (!bytes.ok()) return bytes.status();
-    if (bytes->size() != p.end - p.begin) return absl::DataLossError(p.name + " is shorter than its index");
     out += *bytes;
   }
   return out;
+}
+
+absl::StatusOr<std::string> Log::readRange(const std::string& name, uint64_t begin, uint64_t end) const {
+  std::shared_ptr<File> file;
+  {
+    std::lock_guard lk(readMu_);
+    auto it = readers_.find(name);
+    if (it != readers_.end()) {
+      file = it->second;
+    } else {
+      auto opened = env_->openFile(path(name), false);
+      if (!opened.ok()) return opened.status();
+      if (readers_.size() >= 16) readers_.clear();  // bounded: a few segments at a time
+      file = std::shared_ptr<File>(std::move(*opened));
+      readers_.emplace(name, file);
+    }
+  }
+  auto bytes = file->readAt(begin, end - begin);  // pread: safe to share between threads
+  if (!bytes.ok()) return bytes.status();
+  if (bytes->size() != end - begin) return absl::DataLossError(name + " is shorter than its index");
+  return bytes;
 }
 
 absl::StatusOr<std::string> Log::readRecord(uint64_t index) const {

@@ -25,6 +25,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -189,6 +190,11 @@ class Log {
   uint64_t currentFirst_ = 0;
   std::string currentName_;
   uint64_t currentOffset_ = 0;
+
+  // Read handles per segment, so readRecord in a loop (export) costs one pread each.
+  absl::StatusOr<std::string> readRange(const std::string& name, uint64_t begin, uint64_t end) const;
+  mutable std::mutex readMu_;
+  mutable std::map<std::string, std::shared_ptr<File>> readers_;
 
   mutable std::mutex checkpointMu_;  // serialises publishCheckpoint
   uint64_t lastCheckpointSize_ = 0;
