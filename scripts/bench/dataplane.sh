@@ -154,7 +154,7 @@ eal_args() {  # $1 = file prefix
        "--vdev net_pcap0,rx_pcap=$cap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$cap,infinite_rx=1"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- testpmd io ------------------------------------------------------------------------
 # testpmd prints Rx-pps per port every second; the rate over both ports is their sum.
