@@ -63,6 +63,7 @@ grep -q '<td>type</td><td>ANCHOR</td><td>1</td>' report/report.en.html || fail "
 grep -q 'Test TSA' report/report.en.html || fail "TSA name in checkpoint table"
 expect_rc 0 $B/xborder-verify full.tar --trust trust.json --json
 grep -q '"exit_code": 0' out.txt || fail "json exit code"
+grep -q '"detail": "1 ANCHOR record(s) embed valid RFC 3161 tokens"' out.txt || fail "anchor records not checked"
 expect_rc 0 $B/xborder-verify full.tar --trust trust.json --since since30.note
 
 # The export is logged (chain of custody) as record 42 (41 is the second anchor).

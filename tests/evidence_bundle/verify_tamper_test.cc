@@ -315,6 +315,14 @@ TEST_F(TamperTest, Sm3MismatchAloneFailsAndWithdrawsLaterSteps) {
   EXPECT_EQ(r.records(), 0u);
 }
 
+TEST_F(TamperTest, CustodyNoteEdited) {
+  auto r = mutate([](Bundle& b) {
+    std::string& n = b.files["custody/export.note"];
+    n.replace(n.find("purpose "), 8, "purpose:");
+  }, true);
+  EXPECT_VERDICT(r, 1, FAIL, "custody/export.note");
+}
+
 TEST_F(TamperTest, FileListedButMissing) {
   auto r = mutate([](Bundle& b) { b.files.erase("checkpoints/10.note"); }, false);
   EXPECT_VERDICT(r, 1, FAIL, "checkpoints/10.note");

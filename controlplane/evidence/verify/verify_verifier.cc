@@ -72,6 +72,7 @@ class Run {
     });
   }
   void finishSm3();
+  void checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r);
   bool stepArchive(std::string_view archive);
   bool stepManifest();
   void stepCheckpoints();
@@ -95,7 +96,9 @@ class Run {
   std::vector<std::string_view> records_;     // payloads of [from, to), into files_
   bool records_ok_ = false;
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;
-  std::future<std::map<std::string, std::string>> sm3_;  // path -> hex SM3, off-thread
+  std::future<std::map<std::string, std::string>> sm3_;
+  std::map<uint64_t, int64_t> gen_time_;  // checkpoint size -> verified TSA genTime (unix s)
+  uint64_t anchors_ok_ = 0, late_records_ = 0, first_late_ = 0;  // path -> hex SM3, off-thread
 };
 
 bool Run::readTrust() {
@@ -243,6 +246,13 @@ bool Run::stepManifest() {
     row->set_sm3(f.sm3());
   }
   if (ok) add(2, "manifest.files", v1::PASS, kManifestJson, absl::StrCat(manifest_.files_size(), " files match SHA-256 and SM3"));
+  if (auto it = files_.find("custody/export.note"); it != files_.end()) {
+    auto custody = crypto::openNote(it->second, verifiers_);
+    if (!custody.ok()) {
+      add(2, "manifest.custody", v1::FAIL, "custody/export.note", std::string(custody.status().message()));
+      ok = false;
+    }
+  }
   if (auto it = files_.find("keys/appliance-chain.pem"); it != files_.end()) {
     res_.mutable_identity()->set_cert_sha256(toHex(bundle::sha256Bytes(it->second)));
     res_.mutable_identity()->set_cert_subject(certificateSubject(it->second));
@@ -326,6 +336,7 @@ void Run::stepCheckpoints() {
       } else {
         row->set_tsa_gen_time(t->gen_time);
         row->set_tsa_name(t->tsa_name);
+        gen_time_[size] = t->gen_time_unix;
       }
     }
     row->set_status(cp_status);
@@ -450,6 +461,7 @@ void Run::stepRecords() {
     } else {
       const auto& r = *rec;
       addCount("type", evidence::v1::RecordType_Name(r.type()));
+      checkAnchorAndTime(index, r);
       addCount("tenant", r.tenant());
       if (r.has_flow()) {
         addCount("dst_country", r.flow().dst_country());
@@ -483,6 +495,13 @@ void Run::stepRecords() {
       prev_cp = next_cp->first;
       ++next_cp;
     }
+  }
+  if (late_records_ > 0) {
+    add(6, "semantics.time-vs-tsa", v1::WARN, absl::StrCat("record ", first_late_),
+        absl::StrCat(late_records_, " record(s) claim a time after the TSA time of the checkpoint covering them"));
+  }
+  if (anchors_ok_ > 0) {
+    add(6, "semantics.anchor", v1::PASS, "", absl::StrCat(anchors_ok_, " ANCHOR record(s) embed valid RFC 3161 tokens"));
   }
   if (time_back > 0) {
     add(6, "semantics.time-order", v1::WARN, absl::StrCat("record ", first_back),
@@ -576,6 +595,36 @@ void Run::stepCited() {
   if (ok) add(7, "cited.proof", v1::PASS, "proofs/records/", absl::StrCat(n, " tlog-proof file(s) verify on their own"));
 }
 
+// Step 6: an ANCHOR record must embed a valid token over the checkpoint it names, and
+// a record must not claim a time after the TSA time of the first stamped checkpoint
+// that covers it (the appliance clock is untrusted; the TSA's is not).
+void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r) {
+  if (r.has_anchor() && r.anchor().kind() == "rfc3161") {
+    const auto& a = r.anchor();
+    auto body = crypto::formatCheckpoint({opt_.trust.origin(), a.covers_tree_size(), a.covers_root()});
+    std::string where = absl::StrCat("record ", index);
+    if (!body.ok()) {
+      add(6, "semantics.anchor", v1::FAIL, where, std::string(body.status().message()));
+    } else if (auto cp = cps_.find(a.covers_tree_size()); cp != cps_.end() && cp->second.cp.root != a.covers_root()) {
+      add(6, "semantics.anchor", v1::FAIL, where,
+          absl::StrCat("anchors a root for size ", a.covers_tree_size(), " that differs from checkpoint ", cp->first));
+    } else if (!opt_.trust.tsa_roots_pem().empty()) {
+      auto chain = files_.find("keys/tsa-chain.pem");
+      auto t = verifyTimestamp(a.blob(), *body, opt_.trust, chain == files_.end() ? "" : std::string_view(chain->second));
+      if (!t.ok()) {
+        add(6, "semantics.anchor", v1::FAIL, where, absl::StrCat("embedded token: ", t.status().message()));
+      } else {
+        ++anchors_ok_;
+      }
+    }
+  }
+  auto covering = gen_time_.upper_bound(index);
+  if (covering != gen_time_.end() && r.observed_unix_nanos() / 1000000000 >
+                                         covering->second + opt_.trust.policy().clock_tolerance_seconds()) {
+    if (late_records_++ == 0) first_late_ = index;
+  }
+}
+
 // Step 2's SM3 half. Steps 3-8 ran on the (SHA-256-authenticated) files meanwhile; if
 // an SM3 value disagrees, their rows are withdrawn so the result still fails closed.
 void Run::finishSm3() {
@@ -634,6 +683,9 @@ absl::StatusOr<v1::Result> Run::go(std::string_view archive) {
       finishSm3();
     }
   }
+  // Rows in §5.2 step order (SM3 and semantic rows are produced out of order).
+  std::stable_sort(res_.mutable_checks()->begin(), res_.mutable_checks()->end(),
+                   [](const v1::Check& x, const v1::Check& y) { return x.step() < y.step(); });
   for (const auto& [k, v] : counts_) {
     v1::Count* c = res_.add_counts();
     c->set_dimension(k.first);
