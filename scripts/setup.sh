@@ -27,6 +27,7 @@ PACKAGES=(
   protobuf-compiler-grpc libsqlite3-dev libssl-dev openssl libabsl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev zlib1g-dev
+  time  # /usr/bin/time: peak RSS for scripts/bench/dataplane.sh (memory per flow)
   # testbed: real clients and servers in network namespaces
   iproute2 curl dnsutils nginx-light dnsmasq-base tshark ethtool procps
 )
