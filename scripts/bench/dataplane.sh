@@ -67,6 +67,7 @@ for t in dpdk-testpmd ndpiReader editcap capinfos mergecap python3 taskset; do
   command -v "$t" >/dev/null || die "missing $t (run scripts/setup.sh)"
 done
 [ "$do_callgrind" = 0 ] || command -v valgrind >/dev/null || die "missing valgrind (run scripts/setup.sh)"
+[ "$do_memory" = 0 ] || [ -x /usr/bin/time ] || die "missing /usr/bin/time (run scripts/setup.sh)"
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
