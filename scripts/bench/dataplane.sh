@@ -425,7 +425,7 @@ tp=$(get pps_testpmd); nd=$(get pps_ndpireader)
   echo "| ndpiReader -t (one pass) | $(kpps "$nd") | $(ratio "$nd" "$tp") | 1.00 | $(est_cpp "$nd") |"
   echo
   ra=$(ratio "$(get pps_forward)" "$tp"); rc=$(ratio "$(get pps_classify)" "$nd")
-  echo "Targets: (a) >= 0.80 x testpmd: $ra, $(verdict "$ra" 0.80); (c) >= 3 x ndpiReader: $rc, $(verdict "$rc" 3)."
+  echo "Targets on these timings (noisy; (a) is judged on instructions below): (a) >= 0.80 x testpmd: $ra, $(verdict "$ra" 0.80); (c) >= 3 x ndpiReader: $rc, $(verdict "$rc" 3)."
   echo "Cycles/packet marked ~ are estimates: CPU MHz / packets/s (one core busy; the rest is noise from a shared machine)."
   if [ "$do_callgrind" = 1 ]; then
     echo
