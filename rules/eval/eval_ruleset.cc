@@ -409,7 +409,11 @@ Decision Evaluator::evaluate(const FlowFacts& f, const CounterSource& counters) 
         return;
       }
     }
-    if (d.updateCount < Decision::kMaxUpdates) d.updates[d.updateCount++] = {k, add};
+    if (d.updateCount < Decision::kMaxUpdates) {
+      d.updates[d.updateCount++] = {k, add};
+    } else {
+      d.updatesTruncated = true;
+    }
   };
 
   // Tenant: the source CIDR attributes; a VLAN tag, when present, must agree.

@@ -121,7 +121,8 @@ struct Decision {
   bool hintMatched = false;  // an endpoint hint matched (confidence only)
   uint16_t matchedEntries = 0;
   uint8_t updateCount = 0;
-  static constexpr size_t kMaxUpdates = 24;
+  bool updatesTruncated = false;  // more counters matched than kMaxUpdates (the caller must alert)
+  static constexpr size_t kMaxUpdates = 32;
   std::array<CounterUpdate, kMaxUpdates> updates{};
   std::span<const CounterUpdate> counterUpdates() const { return {updates.data(), updateCount}; }
 };
