@@ -1,0 +1,159 @@
+#pragma once
+// The dataplane's hand-off to the evidence writer (docs/enforcement.md).
+//
+// Workers never wait on evidence: each worker owns an SPSC ring and submits a compact
+// fixed-size POD event (building a protobuf allocates, so that happens on the writer
+// thread). A full ring loses the event and counts it; every event attempt carries the
+// worker's sequence number, so the writer sees exactly which ones are missing and
+// records them as a GAP record (how many, which worker, sequence and time range) as
+// soon as it can. The writer appends FLOW records to the evidence Log in batches (one
+// group commit per batch).
+//
+// Fail-closed: before acting on a verdict that requires evidence, a worker asks
+// canRecord(worker); it is false when that worker's ring is full or the writer cannot
+// write (the log stopped intake or raised its integrity alarm). With
+// FailPolicy::kFailClosed, mustBlock() turns that into "block this flow".
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "controlplane/evidence/record/record.pb.h"
+#include "controlplane/evidence/store/store_log.h"
+#include "dataplane/evidence_sink/evidence_sink_ring.h"
+
+namespace xborder::dp::evidence_sink {
+
+enum class Decision : uint8_t { kLog = 0, kAlert = 1, kHold = 2, kBlock = 3, kAllowFiling = 4 };
+std::string_view decisionName(Decision d);
+
+// One flow decision. Only keyed hashes, never raw identifiers. 256 bytes, trivially copyable.
+struct EvidenceEvent {
+  uint64_t seq = 0;                  // set by submit(): per-worker attempt number
+  int64_t decidedUnixNanos = 0;
+  int64_t startUnixNanos = 0;
+  int64_t endUnixNanos = 0;          // 0 while the flow is live
+  uint64_t bytesOutBeforeDecision = 0;
+  uint64_t bytesInBeforeDecision = 0;
+  uint64_t identifiersCount = 0;     // distinct individuals the flow carried (counted, not kept)
+  uint64_t records = 0;
+  uint64_t flowSeq = 0;              // the dataplane's flow sequence
+  uint32_t tenant = 0;               // legal-entity index in the ruleset
+  int32_t entry = -1;                // entry index; -1 none
+  int32_t filing = -1;               // filing index; -1 none
+  uint16_t srcPort = 0, dstPort = 0;
+  uint8_t ipProto = 0;
+  uint8_t dstIpLen = 0;              // 4 or 16
+  uint8_t hashKeyId = 0;
+  Decision decision = Decision::kLog;
+  char dstCountry[2] = {0, 0};
+  uint8_t basis = 0;                 // rules::eval::Basis
+  uint8_t reason = 0;                // rules::eval::Miss
+  uint8_t dstIp[16] = {};
+  uint8_t flowId[16] = {};           // keyed hash of 5-tuple + start
+  uint8_t srcIdHash[16] = {};        // keyed hash of the inside host
+  uint8_t rulesetSha256[32] = {};
+  uint8_t pad[80] = {};             // to 256 bytes: four cache lines a slot
+};
+static_assert(sizeof(EvidenceEvent) == 256);
+static_assert(std::is_trivially_copyable_v<EvidenceEvent>);
+
+enum class FailPolicy : uint8_t { kFailOpen, kFailClosed };
+
+struct SinkOptions {
+  size_t workers = 1;
+  size_t ringSlots = 4096;                        // per worker (256 B each: 1 MiB)
+  size_t batchMax = 512;                          // events per group commit
+  std::chrono::microseconds idleWait{200};        // writer poll interval when idle
+  FailPolicy policy = FailPolicy::kFailClosed;
+  // Names for the record (control path): tenant USCC, entry id, filing id by index.
+  std::function<std::string(uint32_t)> tenantName;
+  std::function<std::string(int32_t)> entryName;
+  std::function<std::string(int32_t)> filingName;
+  // Test hook: runs before each append (a slow disk).
+  std::function<void()> beforeAppend;
+};
+
+struct WorkerStats {
+  uint64_t submitted = 0;   // attempts
+  uint64_t lostRing = 0;    // ring full at submit
+};
+
+struct WriterStats {
+  uint64_t written = 0;      // FLOW records appended
+  uint64_t gapRecords = 0;
+  uint64_t gapEvents = 0;    // lost events covered by GAP records
+  uint64_t lostDisk = 0;     // dequeued but the append failed (not recordable in this log)
+  uint64_t batches = 0;
+};
+
+class EvidenceSink {
+ public:
+  EvidenceSink(evidence::Log* log, SinkOptions options);
+  ~EvidenceSink();  // stops the writer (drains first)
+  EvidenceSink(const EvidenceSink&) = delete;
+  EvidenceSink& operator=(const EvidenceSink&) = delete;
+
+  // --- worker side (hot path: no allocation, no lock, no syscall, never waits) ---
+  bool canRecord(size_t worker) const {
+    return writerHealthy_.load(std::memory_order_acquire) && workers_[worker]->ring.hasRoom();
+  }
+  // True when the flow must be blocked because its verdict needs evidence that cannot
+  // be written now (fail-closed); always false under kFailOpen.
+  bool mustBlock(size_t worker, bool verdictNeedsEvidence) const {
+    return verdictNeedsEvidence && options_.policy == FailPolicy::kFailClosed && !canRecord(worker);
+  }
+  // Enqueues; false when the event was lost (counted, later recorded as a GAP).
+  bool submit(size_t worker, const EvidenceEvent& event);
+
+  // --- control side ---
+  void start();  // writer thread
+  void stop();   // drains what is queued, writes pending GAPs, joins
+  // One writer pass over every ring (for tests without the thread). Returns the number
+  // of events taken.
+  size_t runOnce();
+
+  WorkerStats workerStats(size_t worker) const;
+  WriterStats writerStats() const;
+  bool writerHealthy() const { return writerHealthy_.load(std::memory_order_acquire); }
+  absl::Status lastError() const;
+
+ private:
+  struct alignas(64) Worker {
+    explicit Worker(size_t slots) : ring(slots) {}
+    SpscRing<EvidenceEvent> ring;
+    std::atomic<uint64_t> nextSeq{0};   // producer: attempts so far (published after push)
+    std::atomic<uint64_t> lostRing{0};  // producer
+    // Writer-only.
+    uint64_t expected = 0;              // next sequence the writer expects
+    int64_t lastSeenNanos = 0;          // decision time of the last event it saw
+  };
+  struct Pending {
+    evidence::v1::EvidenceRecord record;
+    size_t worker;
+    bool isGap;
+  };
+
+  void writerLoop();
+  void addGap(std::vector<Pending>& batch, size_t worker, uint64_t first, uint64_t last, int64_t fromNanos,
+              int64_t toNanos);
+  void addFlow(std::vector<Pending>& batch, size_t worker, const EvidenceEvent& ev);
+  void commit(std::vector<Pending>& batch);
+
+  evidence::Log* log_;
+  SinkOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> writerHealthy_{true};
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  mutable std::mutex statsMu_;  // control path only
+  WriterStats stats_;
+  absl::Status lastError_;
+};
+
+}  // namespace xborder::dp::evidence_sink
