@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "dataplane/base/counters.h"
@@ -64,6 +65,49 @@ bool updateTcp(FlowEntry* e, uint32_t dir, uint8_t flags) {
   return s == TcpState::kClosed && before != TcpState::kClosed;
 }
 
+// The TCP header ends where the payload starts; its own data-offset field must say
+// so and its ports must be the flow's (IPv6 extension headers sit in between).
+bool tcpSeq(const uint8_t* d, uint32_t caplen, const IpLayer& L, uint32_t* seq) {
+  for (uint32_t hl = 20; hl <= 60 && hl <= L.payload_offset; hl += 4) {
+    const uint32_t t = L.payload_offset - hl;
+    if (t < L.l3_offset || t + 20 > caplen) continue;
+    const uint16_t sp = static_cast<uint16_t>((d[t] << 8) | d[t + 1]);
+    const uint16_t dp = static_cast<uint16_t>((d[t + 2] << 8) | d[t + 3]);
+    if ((d[t + 12] >> 4) * 4u == hl && sp == L.sport && dp == L.dport) {
+      *seq = (uint32_t{d[t + 4]} << 24) | (uint32_t{d[t + 5]} << 16) | (uint32_t{d[t + 6]} << 8) | d[t + 7];
+      return true;
+    }
+  }
+  return false;
+}
+
+// Appends the policy's JSON members to a flow record, before its closing brace.
+class RecordFields final : public FlowLogFields {
+ public:
+  void reset(std::string_view line) noexcept {
+    len_ = 0;
+    put(line.substr(0, line.empty() ? 0 : line.size() - 1));  // drop the final '}'
+  }
+  void append(std::string_view members) noexcept override {
+    if (members.empty()) return;
+    put(",");
+    put(members);
+  }
+  std::string_view finish() noexcept {
+    put("}");
+    return {buf_, len_};
+  }
+
+ private:
+  void put(std::string_view s) noexcept {
+    const size_t n = s.size() < sizeof(buf_) - 1 - len_ ? s.size() : sizeof(buf_) - 1 - len_;
+    std::memcpy(buf_ + len_, s.data(), n);
+    len_ += n;
+  }
+  char buf_[16384];
+  size_t len_ = 0;
+};
+
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineConfig& config, FlowLogSink* sink) : config_(config), sink_(sink) {
@@ -122,6 +166,9 @@ class EngineImpl final : public Engine {
   Verdict processOne(const PacketIn& p) noexcept;
   Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner) noexcept;
   void endFlow(FlowEntry* e, EndReason r) noexcept;
+  void fillView(const FlowEntry& e, uint32_t idx, FlowView* v) noexcept;
+  Verdict judge(FlowEntry& e, uint32_t idx, uint32_t dir, const PacketIn& p,
+                const IpLayer& L) noexcept;
 
   EngineConfig config_;
   FlowLogSink* sink_;
@@ -131,6 +178,8 @@ class EngineImpl final : public Engine {
   NdpiAdapter ndpi_;
   JsonWriter json_;
   PacketMeta meta_;
+  char app_buf_[64];
+  char eve_buf_[32];
 
   std::array<RelaxedCounter, 2> rx_packets_;
   std::array<RelaxedCounter, 2> rx_bytes_;
@@ -153,6 +202,9 @@ class EngineImpl final : public Engine {
   RelaxedCounter untracked_packets_;
   RelaxedCounter flow_records_;
   RelaxedCounter flow_records_truncated_;
+  RelaxedCounter policy_drops_;
+  RelaxedCounter policy_blocks_;  // flows newly blocked or held
+  RecordFields record_fields_;
 };
 
 Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
@@ -275,17 +327,97 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
                         (L.proto == kIpProtoUdp && total > config_.ndpi_max_packets_udp);
     ndpi_.feed(&e, p.data + L.l3_offset, p.caplen - L.l3_offset, p.ts_ns / 1000000u, enough);
   }
+  if (config_.policy != nullptr && config_.stages == Stages::kClassify) {
+    return judge(e, idx, dir, p, L);
+  }
   return Verdict::kForward;
+}
+
+void EngineImpl::fillView(const FlowEntry& e, uint32_t idx, FlowView* v) noexcept {
+  v->flow_index = idx;
+  v->flow_gen = e.gen;
+  const bool lo = e.client_is_lo != 0;
+  v->client_ip = lo ? e.key.lo_addr : e.key.hi_addr;
+  v->server_ip = lo ? e.key.hi_addr : e.key.lo_addr;
+  v->client_port = lo ? e.key.lo_port : e.key.hi_port;
+  v->server_port = lo ? e.key.hi_port : e.key.lo_port;
+  v->ip_version = e.key.ip_version;
+  v->proto = e.key.proto;
+  v->vlan = e.key.vlan;
+  v->classified = e.classify != ClassifyState::kPending;
+  if (v->classified) {
+    v->app = ndpi_.protocolLabel(e, app_buf_, sizeof(app_buf_));
+    v->app_proto = ndpi_.eveAppProto(e, eve_buf_);
+  }
+  if (const FlowMeta* fm = ndpi_.meta(e)) {
+    v->host = fm->get(MetaField::kHost);
+    v->url = fm->get(MetaField::kUrl);
+  }
+  for (int d = 0; d < 2; ++d) {
+    v->pkts[d] = e.pkts[d];
+    v->bytes[d] = e.bytes[d];
+  }
+  v->first_ns = e.first_ns;
+  v->now_ns = e.last_ns;
+}
+
+// The verdict stage: the policy sees every packet of the flow (payload for
+// inspection) and returns the flow's action; block/hold drop it inline from here on.
+Verdict EngineImpl::judge(FlowEntry& e, uint32_t idx, uint32_t dir, const PacketIn& p,
+                          const IpLayer& L) noexcept {
+  FlowView v;
+  fillView(e, idx, &v);
+  v.side = static_cast<uint8_t>(p.side);
+  v.now_ns = p.ts_ns;
+  PacketView pv;
+  pv.dir = static_cast<uint8_t>(dir);
+  if (L.has_l4 && L.payload_len > 0 && L.payload_offset < p.caplen) {
+    pv.payload = p.data + L.payload_offset;
+    const uint32_t avail = p.caplen - L.payload_offset;
+    pv.payload_len = L.payload_len < avail ? L.payload_len : avail;
+  }
+  if (L.proto == kIpProtoTcp && L.has_l4) {
+    pv.tcp = true;
+    pv.tcp_flags = L.tcp_flags;
+    pv.has_seq = tcpSeq(p.data, p.caplen, L, &pv.tcp_seq);
+  }
+  const PolicyAction a = config_.policy->onPacket(v, pv);
+  const uint8_t before = e.alerted;
+  // The flow log's "alerted": an alert or stronger was decided (level kept in the byte).
+  if (a >= PolicyAction::kAlert && static_cast<uint8_t>(a) > before) {
+    e.alerted = static_cast<uint8_t>(a);
+  }
+  if (!dropsTraffic(a) || !config_.inline_mode) {
+    return Verdict::kForward;
+  }
+  if (before < static_cast<uint8_t>(PolicyAction::kHold)) {
+    policy_blocks_.add();
+    if (config_.rst != nullptr) config_.rst->resetBoth(v, pv);  // issue 5
+  }
+  policy_drops_.add();
+  return Verdict::kDrop;
 }
 
 void EngineImpl::endFlow(FlowEntry* e, EndReason r) noexcept {
   ndpi_.finishAtEnd(e);
+  const bool judged = config_.policy != nullptr && config_.stages == Stages::kClassify;
+  FlowView v;
+  if (judged) {
+    fillView(*e, static_cast<uint32_t>(e - &table_.at(0)), &v);
+  }
   if (sink_ != nullptr) {
-    const std::string_view line = formatFlowRecord(json_, *e, ndpi_, r, config_.worker_id);
+    std::string_view line = formatFlowRecord(json_, *e, ndpi_, r, config_.worker_id);
     if (json_.truncated()) {
       flow_records_truncated_.add();
     }
+    if (judged) {
+      record_fields_.reset(line);
+      config_.policy->onFlowEnd(v, &record_fields_);
+      line = record_fields_.finish();
+    }
     sink_->onFlowRecord(line);
+  } else if (judged) {
+    config_.policy->onFlowEnd(v, nullptr);
   }
   flow_records_.add();
   ndpi_.releaseMeta(e);
@@ -334,6 +466,8 @@ void EngineImpl::visitCounters(CounterVisitor& v) const {
   v.counter("xborder_untracked_packets_total", "worker", wl, untracked_packets_.get());
   v.counter("xborder_flow_records_total", "worker", wl, flow_records_.get());
   v.counter("xborder_flow_records_truncated_total", "worker", wl, flow_records_truncated_.get());
+  v.counter("xborder_policy_dropped_packets_total", "worker", wl, policy_drops_.get());
+  v.counter("xborder_policy_blocked_flows_total", "worker", wl, policy_blocks_.get());
   v.counter("xborder_ndpi_detections_total", "worker", wl, ndpi_.detections());
   v.counter("xborder_ndpi_giveups_total", "worker", wl, ndpi_.giveups());
   v.counter("xborder_ndpi_packets_total", "worker", wl, ndpi_.packetsFed());

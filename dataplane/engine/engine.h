@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "dataplane/verdict/verdict_policy.h"
+
 namespace xborder::dp {
 
 // Which side of the gateway a packet arrived on. Inside = the zone (the exporting
@@ -63,6 +65,14 @@ struct EngineConfig {
   uint32_t ndpi_pool_size = 0;
   // Work units per advanceTime() call (flows visited + wheel seconds advanced).
   uint32_t expire_budget = 4096;
+  // Verdict stage (dataplane/verdict): called at every packet of a tracked flow and at
+  // flow end; nullptr = forward everything (no list loaded). Not owned.
+  FlowPolicy* policy = nullptr;
+  // Inline: block/hold drop the flow's later packets both ways. Tap: never drop (the
+  // policy reports every verdict as an alert).
+  bool inline_mode = true;
+  // Issue 5: RST to both ends when a flow is blocked inline; nullptr = none. Not owned.
+  RstInjector* rst = nullptr;
 };
 
 // Receives each finished flow as one JSON line (Suricata EVE "flow" field names,

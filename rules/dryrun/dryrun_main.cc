@@ -147,7 +147,7 @@ Version loadVersion(const std::string& path, bool compiled, const std::string& g
     if (!r.formatAll().empty() && r.formatAll().back() != '\n') std::fputc('\n', stderr);
     std::exit(2);
   }
-  v.tzMinutes = r.list->tzOffsetMinutes;
+  v.tzMinutes = r.list->policy.tzOffsetMinutes;
   rules::compile::CompileOptions co;
   co.embedHyperscan = false;  // the dry run builds one detector set for all versions
   auto rs = rules::compile::compileList(*r.list, co);

@@ -72,11 +72,18 @@ a = now[("192.0.2.200", 80)]
 b = now[("203.0.113.130", 80)]
 c = now[("198.51.100.200", 443)]
 d = now[("192.0.2.80", 80)]
+# a: no filing names 192.0.2.200, so LOGI-01 does not apply; GEN-03 counts the
+#    consignees (exempt tier): log. b: LOGI-01 covered by FIL-2025-0005: log.
+# c: TLS, metadata only: the SNI names DST-SG-RETAIL-HUB but no entry matches.
+# d: nothing personal.
 GOLDEN = {
-    "a": (a, GOLDEN_A),
-    "b": (b, GOLDEN_B),
-    "c": (c, GOLDEN_C),
-    "d": (d, GOLDEN_D),
+    "a": (a, dict(decision="log", entry_id="GEN-03", filing_id="", tenant="T-EXPRESS", dest_country="JP")),
+    "b": (b, dict(decision="log", entry_id="LOGI-01", filing_id="FIL-2025-0005", tenant="T-EXPRESS",
+                  dest_country="US")),
+    "c": (c, dict(decision="log", entry_id="", filing_id="", tenant="T-RETAIL", dest_country="HK",
+                  app_proto="tls")),
+    "d": (d, dict(decision="log", entry_id="", filing_id="", tenant="T-RETAIL", dest_country="DE",
+                  app_proto="http")),
 }
 for name, (r, g) in GOLDEN.items():
     for f, v in g.items():
