@@ -119,7 +119,7 @@ class Parser {
     }
     std::map<std::string, Pos> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
-      const YAML::Node& k = it->first;
+      const YAML::Node k = it->first;  // a copy: it-> yields a temporary proxy
       if (!k.IsScalar()) {
         err(posOf(k), strCat("non-string key in ", ctx));
         continue;
@@ -539,7 +539,7 @@ void Parser::parseDetectors(const YAML::Node& n, NegativeList& l) {
     d.name = it->first.Scalar();
     d.pos = posOf(it->first);
     std::string ctx = strCat("detector \"", d.name, "\"");
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
     if (checkMap(v, ctx, {"zh", "validator", "pi_class", "context_keywords", "proximity_chars",
                           "series_to_trajectory"})) {
       d.zh = strOr(v, "zh", ctx, false);
@@ -574,7 +574,7 @@ void Parser::parseDestinations(const YAML::Node& n, NegativeList& l) {
     d.id = it->first.Scalar();
     d.pos = posOf(it->first);
     std::string ctx = strCat("destination \"", d.id, "\"");
-    const YAML::Node& v = it->second;
+    const YAML::Node v = it->second;  // a copy: it-> yields a temporary proxy
     if (checkMap(v, ctx, {"recipient", "recipient_zh", "country", "endpoints"})) {
       d.recipient = strOr(v, "recipient", ctx, false);
       d.country = strOr(v, "country", ctx, true);
