@@ -213,6 +213,9 @@ void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) 
         break;
       }
     }
+    D.msg_request = request;
+    D.msg_has_type = false;
+    D.msg_form = false;
     if (request) {
       const size_t sp = line.find(' ');
       const std::string_view path = line.substr(0, sp);
@@ -237,6 +240,8 @@ void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) 
   }
   if (startsWithNoCase(line, "content-type:")) {
     const std::string_view v = trim(line.substr(13));
+    D.msg_has_type = true;
+    D.msg_form = containsNoCase(v, "x-www-form-urlencoded");
     // The request's type wins (uploads are what the list judges); else the response's.
     if (s.content_type_len == 0 || d == 0) {
       s.content_type_len = static_cast<uint8_t>(std::min(v.size(), s.content_type.size()));
@@ -254,18 +259,72 @@ void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) 
   }
 }
 
+static int hexValue(uint8_t c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+void FlowInspector::scanForm(InspectDirection& D, const uint8_t* p, size_t n) noexcept {
+  uint8_t out[1024];  // decoded in bounded chunks on the stack (no allocation)
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    if (D.pct_len == 1) {
+      const int h = hexValue(c);
+      if (h < 0) {
+        out[k++] = '%';
+        out[k++] = c;
+        D.pct_len = 0;
+      } else {
+        D.pct_hi = static_cast<uint8_t>(h);
+        D.pct_len = 2;
+      }
+    } else if (D.pct_len == 2) {
+      const int h = hexValue(c);
+      if (h < 0) {
+        out[k++] = '%';
+        out[k++] = "0123456789ABCDEF"[D.pct_hi];
+        out[k++] = c;
+      } else {
+        out[k++] = static_cast<uint8_t>((D.pct_hi << 4) | h);
+      }
+      D.pct_len = 0;
+    } else if (c == '%') {
+      D.pct_len = 1;
+    } else if (c == '&') {
+      out[k++] = '\n';  // one field per line: keeps keyword proximity to its field
+    } else {
+      out[k++] = c == '+' ? ' ' : c;
+    }
+    if (k + 3 > sizeof(out)) {
+      scanner_->scan(D.scan, out, k);
+      k = 0;
+    }
+  }
+  if (k > 0) scanner_->scan(D.scan, out, k);
+}
+
 void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
   InspectDirection& D = s.dir[d];
   size_t i = 0;
+  size_t raw = 0;  // start of the bytes not yet given to the detectors
   while (i < n) {
     if (D.http == InspectDirection::Http::kNotHttp) {
       D.records.feed(p + i, n - i);  // a raw stream: its bytes are the body
-      return;
+      i = n;
+      break;
     }
     if (D.http == InspectDirection::Http::kBody) {
       const size_t take = D.body_left == UINT64_MAX
                               ? n - i
                               : static_cast<size_t>(std::min<uint64_t>(D.body_left, n - i));
+      if (D.form_body) {
+        if (i > raw) scanner_->scan(D.scan, p + raw, i - raw);
+        scanForm(D, p + i, take);
+        raw = i + take;
+      }
       // Count records over all bodies of the direction: keep the counter, feed bytes.
       D.records.feed(p + i, take);
       i += take;
@@ -290,8 +349,14 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
         D.records.feed(reinterpret_cast<const uint8_t*>(line.data()), line.size());
         D.records.feed(reinterpret_cast<const uint8_t*>("\n"), 1);
       }
-      if (D.http == InspectDirection::Http::kBody && D.body_left == 0) {
-        D.http = InspectDirection::Http::kUnknown;  // no body
+      if (D.http == InspectDirection::Http::kBody) {
+        // Request bodies without a type are usually forms too (old clients); decoding
+        // other bytes only turns "%xx" into the byte it stands for.
+        D.form_body = D.msg_request && (D.msg_form || !D.msg_has_type);
+        D.pct_len = 0;
+        if (D.body_left == 0) {
+          D.http = InspectDirection::Http::kUnknown;  // no body
+        }
       }
     } else if (D.line_len < D.line.size()) {
       D.line[D.line_len++] = static_cast<char>(c);
@@ -302,6 +367,7 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
       D.line_len = 0;
     }
   }
+  if (n > raw) scanner_->scan(D.scan, p + raw, n - raw);
 }
 
 void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
@@ -312,7 +378,6 @@ void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size
     D.done = true;
     ++budget_hits_;
   }
-  scanner_->scan(D.scan, p, n);
   httpFeed(s, d, p, n);
   D.scanned += n;
   bytes_scanned_ += n;

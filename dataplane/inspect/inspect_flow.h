@@ -78,6 +78,14 @@ struct InspectDirection {
   std::array<char, 512> line{};
   RecordCounter records;
   uint32_t messages = 0;     // HTTP messages whose body was seen
+  // application/x-www-form-urlencoded body: detectors see it percent-decoded ("%40" is
+  // '@'); a '%' escape split across segments is carried here.
+  bool form_body = false;
+  bool msg_request = false;  // the current message is a request
+  bool msg_has_type = false; // ... with a Content-Type header
+  bool msg_form = false;     // ... of application/x-www-form-urlencoded
+  uint8_t pct_len = 0;       // 0, 1 ('%' seen) or 2 ('%' and one hex digit)
+  uint8_t pct_hi = 0;
 };
 
 struct InspectSlot {
@@ -122,7 +130,9 @@ class FlowInspector {
  private:
   FlowInspector() = default;
   void scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
+  // Frames HTTP and scans: header and non-HTTP bytes as they are, form bodies decoded.
   void httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
+  void scanForm(InspectDirection& D, const uint8_t* p, size_t n) noexcept;
   void httpLine(InspectSlot& s, uint32_t d, std::string_view line) noexcept;
 
   InspectConfig config_;
