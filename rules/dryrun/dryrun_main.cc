@@ -266,10 +266,10 @@ class Report final : public dp::OutcomeSink {
     hash1_ = std::move(h1);
   }
 
-  void finish(uint64_t packets, uint64_t dropped, double secs) {
+  void finish(uint64_t packets, double secs) {
     if (json_) {
       std::string j = "{\"summary\":true,\"packets\":" + std::to_string(packets) +
-                      ",\"packets_dropped\":" + std::to_string(dropped) + ",\"flows\":" + std::to_string(flows_);
+                      ",\"flows\":" + std::to_string(flows_);
       j += ",\"ruleset\":" + q(hash0_);
       j += ",\"decisions\":" + actions(totals_);
       j += ",\"entries\":{";
@@ -493,7 +493,9 @@ int main(int argc, char** argv) {
   dp::EngineConfig ec;
   ec.flow_capacity = cap;
   ec.policy = policy->get();
-  ec.inline_mode = true;  // report what inline mode would block; dropped packets counted
+  // Decisions are reported, not enforced: an inline drop of an outer (tunnel) flow
+  // would hide its inner flows from the judgement.
+  ec.inline_mode = false;
   std::string err;
   auto engine = dp::Engine::create(ec, &sink, &err);
   if (!engine) usageFail("engine: " + err);
@@ -504,11 +506,10 @@ int main(int argc, char** argv) {
   std::array<dp::Verdict, kBurst> verdicts{};
   std::array<std::vector<uint8_t>, kBurst> bufs;
   uint16_t n = 0;
-  uint64_t packets = 0, dropped = 0, lastTs = 0;
+  uint64_t packets = 0, lastTs = 0;
   auto flush = [&]() {
     if (n == 0) return;
     engine->processBurst(burst.data(), n, verdicts.data());
-    for (uint16_t i = 0; i < n; ++i) dropped += verdicts[i] == dp::Verdict::kDrop;
     engine->advanceTime(lastTs);
     n = 0;
   };
@@ -552,7 +553,7 @@ int main(int argc, char** argv) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (showProgress) std::fputs("\n", stderr);
   if (logFile) std::fclose(logFile);
-  report.finish(packets, dropped, secs);
+  report.finish(packets, secs);
   std::fprintf(stderr, "xborder-dryrun: %llu packets, %.3f s, %.0f packets/s, %llu payload bytes inspected\n",
                static_cast<unsigned long long>(packets), secs, secs > 0 ? packets / secs : 0.0,
                static_cast<unsigned long long>((*policy)->inspector().bytesScanned()));
