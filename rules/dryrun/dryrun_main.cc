@@ -336,7 +336,9 @@ class Report final : public dp::OutcomeSink {
   static constexpr const char* kNames[] = {"allow", "log", "alert", "hold", "block"};
   static std::string replaceArrow(const std::string& k) {
     const size_t p = k.find(" -> ");
-    return p == std::string::npos ? k : k.substr(0, p) + " are now " + k.substr(p + 4);
+    if (p == std::string::npos) return k;
+    const std::string from = k.substr(0, p), to = k.substr(p + 4);
+    return from == to ? from + " and still are, under another entry or filing" : from + " are now " + to;
   }
   static std::string actions(const std::array<uint64_t, 5>& a) {
     std::string s = "{";
