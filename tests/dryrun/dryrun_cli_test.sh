@@ -26,7 +26,12 @@ set -e
 [ "$rc" = 2 ] || { echo "FAIL: list error exit $rc"; cat "$T/err"; exit 1; }
 grep -q "bad.yaml:[0-9]*:[0-9]*:" "$T/err" || { echo "FAIL: no file:line:col"; cat "$T/err"; exit 1; }
 
-"$BIN" --list "$LIST" --json --no-progress "$T/dryrun.pcap" >"$T/now.jsonl" 2>"$T/stderr"
+"$BIN" --list "$LIST" --json --no-progress --flow-log "$T/flows.json" "$T/dryrun.pcap" >"$T/now.jsonl" 2>"$T/stderr"
+# The engine's own flow log carries the verdict, detectors, tenant and country.
+grep -q '"verdict":{"action":"block","entry_id":"GEN-01","filing_id":"","reason":"block: entry GEN-01' "$T/flows.json" \
+  || { echo "FAIL: flow log lacks the GEN-01 verdict"; cat "$T/flows.json"; exit 1; }
+grep -q '"classified_marking":1,.*"vin":0},"tenant":"T-RETAIL","dest_country":"JP"}' "$T/flows.json" \
+  || { echo "FAIL: flow log lacks detectors/tenant/country"; exit 1; }
 
 # The modified list: FIL-2025-0005 (T-EXPRESS's waybill declaration) removed.
 python3 - "$LIST" "$T/old.yaml" <<'PY'
@@ -72,10 +77,11 @@ a = now[("192.0.2.200", 80)]
 b = now[("203.0.113.130", 80)]
 c = now[("198.51.100.200", 443)]
 d = now[("192.0.2.80", 80)]
+e = now[("192.0.2.201", 80)]
 # a: no filing names 192.0.2.200, so LOGI-01 does not apply; GEN-03 counts the
 #    consignees (exempt tier): log. b: LOGI-01 covered by FIL-2025-0005: log.
 # c: TLS, metadata only: the SNI names DST-SG-RETAIL-HUB but no entry matches.
-# d: nothing personal.
+# d: nothing personal. e: a 绝密★ marking: GEN-01, prohibited: block.
 GOLDEN = {
     "a": (a, dict(decision="log", entry_id="GEN-03", filing_id="", tenant="T-EXPRESS", dest_country="JP")),
     "b": (b, dict(decision="log", entry_id="LOGI-01", filing_id="FIL-2025-0005", tenant="T-EXPRESS",
@@ -84,6 +90,7 @@ GOLDEN = {
                   app_proto="tls")),
     "d": (d, dict(decision="log", entry_id="", filing_id="", tenant="T-RETAIL", dest_country="DE",
                   app_proto="http")),
+    "e": (e, dict(decision="block", entry_id="GEN-01", filing_id="", tenant="T-RETAIL", dest_country="JP")),
 }
 for name, (r, g) in GOLDEN.items():
     for f, v in g.items():
@@ -98,8 +105,10 @@ for name, r in (("c", c), ("d", d)):
     check(sum(r["detectors"].values()) == 0, f"flow {name}: detectors {r['detectors']}")
 check(c["app_proto"] == "tls" and c["host"] == "crm.example.net", f"flow c: {c['app_proto']} {c['host']}")
 check(not c["inspected"], "flow c: TLS payload must not be inspected")
-check(s["flows"] == 4, f"summary flows {s['flows']}")
-check(sum(s["decisions"].values()) == 4, f"summary decisions {s['decisions']}")
+check(e["detectors"]["classified_marking"] == 1, f"flow e: {e['detectors']}")
+check(s["flows"] == 5, f"summary flows {s['flows']}")
+check(s["decisions"] == {"allow": 0, "log": 4, "alert": 0, "hold": 0, "block": 1}, f"summary {s['decisions']}")
+check(s["entries"]["GEN-01"]["block"] == 1 and s["tenants"]["T-RETAIL"]["block"] == 1, "summary GEN-01 block")
 
 # --against: the version without FIL-2025-0005 judged flow b differently.
 ag, sa = load("against.jsonl")

@@ -8,6 +8,7 @@ Flows, all on 2026-01-01 (UTC), addresses from the sample negative list:
   c) T-RETAIL 198.18.2.20 opens TLS to 198.51.100.200:443 with SNI crm.example.net
      (a filed destination's name at an address outside its CIDRs): metadata only
   d) T-RETAIL 198.18.2.20 GETs /index.html from 192.0.2.80:80 (no personal data)
+  e) T-RETAIL 198.18.2.20 POSTs a document marked 绝密★ to 192.0.2.201:80 (prohibited)
 
 usage: make-dryrun-pcap.py OUT.pcap
 """
@@ -78,6 +79,12 @@ def main(argv):
         (True, b"GET /index.html HTTP/1.1\r\nHost: www.example.com\r\nAccept: */*\r\n\r\n"),
         (False, b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n" % len(page)
          + page),
+    ])
+    doc = "绝密★启用前\n关于某项目的报告\n正文内容\n".encode("utf-8")
+    demo.tcp_session(cap, RETAIL, 51005, "192.0.2.201", 80, [
+        (True, b"POST /docs HTTP/1.1\r\nHost: files.example.invalid\r\nContent-Type: text/plain\r\n"
+               b"Content-Length: %d\r\n\r\n" % len(doc) + doc),
+        (False, ok),
     ])
     cap.write(argv[1])
     print(f"make-dryrun-pcap: {len(cap.frames)} frames -> {argv[1]}")
