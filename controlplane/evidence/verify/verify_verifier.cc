@@ -1,9 +1,13 @@
 #include "controlplane/evidence/verify/verify_verifier.h"
 
 #include <algorithm>
+#include <array>
 #include <future>
 #include <map>
 #include <set>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -30,6 +34,33 @@ constexpr const char* kManifestJson = "MANIFEST.json";
 constexpr const char* kManifestSig = "MANIFEST.sig";
 
 std::string rawOf(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
+
+struct StringHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+constexpr const char* kCountDims[] = {"type", "tenant", "dst_country", "data_category", "policy_decision"};
+
+// What one record pass over a range of records produced, kept apart so that
+// ranges checked on different cores merge in record order afterwards.
+struct RangeOut {
+  struct Row {
+    uint32_t step;
+    std::string id;
+    v1::Status status;
+    std::string location, detail;
+  };
+  std::vector<Row> rows;  // step 6 anchor rows, in record order
+  // Per dimension (kCountDims), looked up by string_view: no allocation per record.
+  std::array<std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>>, 5> counts;
+  std::vector<std::string> anomalies;  // at most kMaxAnomalies, in record order
+  uint64_t anchors_ok = 0, late = 0, first_late = 0;
+  bool clean = true;  // every record parsed and passed its checks
+};
+
+constexpr int kMaxAnomalies = 1000;
+// Below this the threads cost more than they save.
+constexpr size_t kMinRecordsPerWorker = 4096;
 
 struct CheckpointInfo {
   std::string file;
@@ -72,15 +103,24 @@ class Run {
     });
   }
   void finishSm3();
-  void checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r);
+  void checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
+  void tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
+  void flush(RangeOut& out);
+  bool recordsParallel(const std::vector<Frame>& frames, const CompactRange& start);
   bool stepArchive(std::string_view archive);
   bool stepManifest();
   void stepCheckpoints();
   void stepAppendOnly();
   void stepRecords();
   void stepCited();
-  void addCount(const std::string& dim, const std::string& key) {
-    if (!key.empty()) ++counts_[{dim, key}];
+  static void addCount(RangeOut& out, size_t dim, std::string_view key) {
+    if (key.empty()) return;
+    auto& m = out.counts[dim];
+    if (auto it = m.find(key); it != m.end()) {
+      ++it->second;
+    } else {
+      m.emplace(std::string(key), 1);
+    }
   }
 
   const VerifyOptions& opt_;
@@ -98,7 +138,8 @@ class Run {
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;
   std::future<std::map<std::string, std::string>> sm3_;
   std::map<uint64_t, int64_t> gen_time_;  // checkpoint size -> verified TSA genTime (unix s)
-  uint64_t anchors_ok_ = 0, late_records_ = 0, first_late_ = 0;  // path -> hex SM3, off-thread
+  uint64_t anchors_ok_ = 0, late_records_ = 0, first_late_ = 0;
+  uint64_t time_back_ = 0, first_back_ = 0;  // records observed before an earlier one (beyond the tolerance)
 };
 
 bool Run::readTrust() {
@@ -443,59 +484,58 @@ void Run::stepRecords() {
   }
   bool ok = true, unverifiable = false;
   auto next_cp = cps_.upper_bound(from);
-  int64_t last_time = INT64_MIN;
-  uint64_t time_back = 0, first_back = 0;  // appliance clock going backwards (a warning)
   uint64_t prev_cp = from;
-  records_.reserve(frames->size());
-  for (uint64_t i = 0; i < frames->size(); ++i) {
-    const uint64_t index = from + i;
-    std::string_view bytes = (*frames)[i].payload;
-    RecordExpectation expect{index, std::string_view(opt_.trust.origin())};
-    auto rec = parseRecord(bytes, expect);
-    if (!rec.ok()) {
-      bool newer = rec.status().code() == absl::StatusCode::kFailedPrecondition;
-      add(5, newer ? "records.format" : "records.content", newer ? v1::UNVERIFIABLE : v1::FAIL,
-          absl::StrCat("record ", index), std::string(rec.status().message()));
-      (newer ? unverifiable : ok) = newer ? true : false;
-      if (!newer) return;  // fail closed: positions after a bad record mean nothing
-    } else {
-      const auto& r = *rec;
-      addCount("type", evidence::v1::RecordType_Name(r.type()));
-      checkAnchorAndTime(index, r);
-      addCount("tenant", r.tenant());
-      if (r.has_flow()) {
-        addCount("dst_country", r.flow().dst_country());
-        addCount("data_category", r.flow().data_category());
-        addCount("policy_decision", r.flow().policy_decision());
-      }
-      if (r.type() == evidence::v1::RECOVERY || r.type() == evidence::v1::ALARM ||
-          r.type() == evidence::v1::KEY_ROTATION || r.type() == evidence::v1::GAP) {
-        if (res_.anomalies_size() < 1000) {
-          res_.add_anomalies(absl::StrCat("record ", index, ": ", evidence::v1::RecordType_Name(r.type()), " ",
-                                          r.has_recovery() ? r.recovery().reason()
-                                          : r.has_alert()  ? r.alert().kind() + " " + r.alert().detail()
-                                          : r.has_gap()    ? absl::StrCat("lost ", r.gap().lost_count())
-                                                           : std::string()));
+  if (recordsParallel(*frames, *tree)) {
+    next_cp = cps_.upper_bound(from + frames->size());
+  } else {
+    // Something is wrong (or the range is small): the plain in-order pass, which
+    // names the first bad record or root exactly as it always has.
+    records_.clear();
+    int64_t last_time = INT64_MIN;
+    uint64_t time_back = 0, first_back = 0;  // appliance clock going backwards (a warning)
+    RangeOut out;
+    records_.reserve(frames->size());
+    for (uint64_t i = 0; i < frames->size(); ++i) {
+      const uint64_t index = from + i;
+      std::string_view bytes = (*frames)[i].payload;
+      RecordExpectation expect{index, std::string_view(opt_.trust.origin())};
+      auto rec = parseRecord(bytes, expect);
+      if (!rec.ok()) {
+        bool newer = rec.status().code() == absl::StatusCode::kFailedPrecondition;
+        add(5, newer ? "records.format" : "records.content", newer ? v1::UNVERIFIABLE : v1::FAIL,
+            absl::StrCat("record ", index), std::string(rec.status().message()));
+        (newer ? unverifiable : ok) = newer ? true : false;
+        if (!newer) {
+          flush(out);
+          return;  // fail closed: positions after a bad record mean nothing
         }
+      } else {
+        const auto& r = *rec;
+        tally(index, r, out);
+        if (r.observed_unix_nanos() < last_time &&
+            last_time - r.observed_unix_nanos() > opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL) {
+          if (time_back++ == 0) first_back = index;
+        }
+        last_time = std::max(last_time, r.observed_unix_nanos());
       }
-      if (r.observed_unix_nanos() < last_time &&
-          last_time - r.observed_unix_nanos() > opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL) {
-        if (time_back++ == 0) first_back = index;
+      tree->append(hasher_->leafHash(bytes));
+      records_.push_back(bytes);
+      if (next_cp != cps_.end() && next_cp->first == tree->size()) {
+        if (rawOf(tree->root()) != next_cp->second.cp.root) {
+          add(5, "records.root", v1::FAIL, absl::StrCat("checkpoint ", next_cp->first),
+              absl::StrCat("records [", prev_cp, ", ", next_cp->first, ") do not hash to the signed root"));
+          flush(out);
+          return;
+        }
+        prev_cp = next_cp->first;
+        ++next_cp;
       }
-      last_time = std::max(last_time, r.observed_unix_nanos());
     }
-    tree->append(hasher_->leafHash(bytes));
-    records_.push_back(bytes);
-    if (next_cp != cps_.end() && next_cp->first == tree->size()) {
-      if (rawOf(tree->root()) != next_cp->second.cp.root) {
-        add(5, "records.root", v1::FAIL, absl::StrCat("checkpoint ", next_cp->first),
-            absl::StrCat("records [", prev_cp, ", ", next_cp->first, ") do not hash to the signed root"));
-        return;
-      }
-      prev_cp = next_cp->first;
-      ++next_cp;
-    }
+    flush(out);
+    time_back_ = time_back;
+    first_back_ = first_back;
   }
+  const uint64_t time_back = time_back_, first_back = first_back_;
   if (late_records_ > 0) {
     add(6, "semantics.time-vs-tsa", v1::WARN, absl::StrCat("record ", first_late_),
         absl::StrCat(late_records_, " record(s) claim a time after the TSA time of the checkpoint covering them"));
@@ -532,6 +572,113 @@ void Run::stepRecords() {
     add(5, "records.root", v1::PASS, path,
         absl::StrCat(frames->size(), " records: frames, CRC32C, index, origin and every checkpoint root match"));
   }
+}
+
+// Per-record semantic bookkeeping of step 5/6 for one parsed, checked record.
+void Run::tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
+  addCount(out, 0, evidence::v1::RecordType_Name(r.type()));
+  checkAnchorAndTime(index, r, out);
+  addCount(out, 1, r.tenant());
+  if (r.has_flow()) {
+    addCount(out, 2, r.flow().dst_country());
+    addCount(out, 3, r.flow().data_category());
+    addCount(out, 4, r.flow().policy_decision());
+  }
+  if (r.type() == evidence::v1::RECOVERY || r.type() == evidence::v1::ALARM ||
+      r.type() == evidence::v1::KEY_ROTATION || r.type() == evidence::v1::GAP) {
+    if (out.anomalies.size() < kMaxAnomalies) {
+      out.anomalies.push_back(absl::StrCat("record ", index, ": ", evidence::v1::RecordType_Name(r.type()), " ",
+                                           r.has_recovery() ? r.recovery().reason()
+                                           : r.has_alert()  ? r.alert().kind() + " " + r.alert().detail()
+                                           : r.has_gap()    ? absl::StrCat("lost ", r.gap().lost_count())
+                                                            : std::string()));
+    }
+  }
+}
+
+// Moves one range's results into the report (ranges are flushed in record order).
+void Run::flush(RangeOut& out) {
+  for (auto& row : out.rows) add(row.step, std::move(row.id), row.status, std::move(row.location), std::move(row.detail));
+  for (auto& a : out.anomalies) {
+    if (res_.anomalies_size() < kMaxAnomalies) res_.add_anomalies(std::move(a));
+  }
+  for (size_t d = 0; d < out.counts.size(); ++d) {
+    for (const auto& [k, v] : out.counts[d]) counts_[{kCountDims[d], k}] += v;
+  }
+  anchors_ok_ += out.anchors_ok;
+  if (out.late > 0 && late_records_ == 0) first_late_ = out.first_late;
+  late_records_ += out.late;
+  out = RangeOut();
+}
+
+// The record pass on every core: each worker parses, checks and leaf-hashes a
+// contiguous range (the expensive, independent part); then this thread folds the
+// leaf hashes into the tree in order and checks every checkpoint root. Returns
+// false, having changed nothing, when a record fails a check or a root differs:
+// the caller then reruns the plain in-order pass, which reports the first problem
+// (and everything before it) exactly as before.
+bool Run::recordsParallel(const std::vector<Frame>& frames, const CompactRange& start) {
+  const uint64_t from = manifest_.range_from();
+  const size_t n = frames.size();
+  size_t workers = std::clamp<size_t>(opt_.threads != 0 ? opt_.threads : std::thread::hardware_concurrency(), 1, 8);
+  workers = std::min(workers, n / kMinRecordsPerWorker);
+  if (workers < 2) return false;
+  std::vector<Hash> leaves(n);
+  std::vector<int64_t> times(n);
+  std::vector<RangeOut> outs(workers);
+  auto work = [&](size_t w) {
+    const size_t begin = n * w / workers, end = n * (w + 1) / workers;
+    RangeOut& out = outs[w];
+    Hasher hasher(*hasher_);  // its own EVP_MD_CTX
+    for (size_t i = begin; i < end; ++i) {
+      const uint64_t index = from + i;
+      std::string_view bytes = frames[i].payload;
+      auto rec = parseRecord(bytes, RecordExpectation{index, std::string_view(opt_.trust.origin())});
+      if (!rec.ok()) {
+        out.clean = false;
+        return;
+      }
+      tally(index, *rec, out);
+      times[i] = rec->observed_unix_nanos();
+      leaves[i] = hasher.leafHash(bytes);
+    }
+  };
+  {
+    std::vector<std::jthread> threads;
+    for (size_t w = 1; w < workers; ++w) {
+      try {
+        threads.emplace_back(work, w);
+      } catch (const std::system_error&) {
+        work(w);  // no thread to be had: same result, one core
+      }
+    }
+    work(0);
+  }
+  for (const auto& o : outs) {
+    if (!o.clean) return false;
+  }
+  CompactRange tree = start;
+  auto next_cp = cps_.upper_bound(from);
+  for (size_t i = 0; i < n; ++i) {
+    tree.append(leaves[i]);
+    if (next_cp != cps_.end() && next_cp->first == tree.size()) {
+      if (rawOf(tree.root()) != next_cp->second.cp.root) return false;
+      ++next_cp;
+    }
+  }
+  int64_t last_time = INT64_MIN;
+  const int64_t tolerance = opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL;
+  for (size_t i = 0; i < n; ++i) {
+    if (times[i] < last_time && last_time - times[i] > tolerance) {
+      if (time_back_++ == 0) first_back_ = from + i;
+    }
+    last_time = std::max(last_time, times[i]);
+  }
+  for (auto& o : outs) flush(o);
+  records_.clear();
+  records_.reserve(n);
+  for (const auto& f : frames) records_.push_back(f.payload);
+  return true;
 }
 
 void Run::stepCited() {
@@ -598,7 +745,10 @@ void Run::stepCited() {
 // Step 6: an ANCHOR record must embed a valid token over the checkpoint it names, and
 // a record must not claim a time after the TSA time of the first stamped checkpoint
 // that covers it (the appliance clock is untrusted; the TSA's is not).
-void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r) {
+void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
+  auto add = [&](uint32_t step, const char* id, v1::Status st, std::string location, std::string detail) {
+    out.rows.push_back({step, id, st, std::move(location), std::move(detail)});
+  };
   if (r.has_anchor() && r.anchor().kind() == "rfc3161") {
     const auto& a = r.anchor();
     auto body = crypto::formatCheckpoint({opt_.trust.origin(), a.covers_tree_size(), a.covers_root()});
@@ -614,14 +764,14 @@ void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord&
       if (!t.ok()) {
         add(6, "semantics.anchor", v1::FAIL, where, absl::StrCat("embedded token: ", t.status().message()));
       } else {
-        ++anchors_ok_;
+        ++out.anchors_ok;
       }
     }
   }
   auto covering = gen_time_.upper_bound(index);
   if (covering != gen_time_.end() && r.observed_unix_nanos() / 1000000000 >
                                          covering->second + opt_.trust.policy().clock_tolerance_seconds()) {
-    if (late_records_++ == 0) first_late_ = index;
+    if (out.late++ == 0) out.first_late = index;
   }
 }
 

@@ -20,6 +20,9 @@ struct VerifyOptions {
   std::optional<std::string> since_checkpoint;
   // Unix seconds; tokens are validated at their genTime, this only bounds "future" times.
   int64_t now_unix = 0;
+  // Cores for the record pass (step 5): 0 = all the machine has, 1 = in order on this
+  // thread. The result is the same either way.
+  unsigned threads = 0;
 };
 
 // Exit codes of xborder-verify.
