@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <bit>
+#include <chrono>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -35,7 +36,7 @@ void addRelaxed(std::atomic<uint64_t>& a, uint64_t v) {  // single writer: no RM
 }
 
 // Snapshot format, version 1, little-endian host order (the file never leaves the box):
-//   "XBCNTSNP" u32 version u32 rowCount, then per row:
+//   "XBCNTSNP" u32 version u32 rowCount i64 savedUnixNanos, then per row:
 //   u8 kind u8 sensitivity u16 country u32 legalEntity u32 index i32 year
 //   u64 records u64 bytes u64 flows u64 crossed u8 exact u16 sparseCount
 //   sparseCount x u64 hash, 16384 x u8 registers
@@ -229,6 +230,9 @@ absl::Status CounterStore::snapshot() const {
   std::string out(kMagic, sizeof kMagic);
   put(out, kVersion);
   put(out, static_cast<uint32_t>(table_.size()));
+  put(out, static_cast<int64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count()));
   std::vector<uint8_t> regs(Hll::kRegisters);
   std::vector<uint64_t> sparse(Hll::kSparseSlots);
   for (size_t i = 0; i < table_.capacity(); ++i) {
@@ -314,6 +318,7 @@ absl::Status CounterStore::load() {
       continue;
     }
     const auto rows = rd.get<uint32_t>();
+    const auto savedNanos = rd.get<int64_t>();
     if (rows > table_.capacity()) {
       return absl::ResourceExhaustedError(
           absl::StrCat(path, ": ", rows, " rows exceed the configured capacity ", table_.capacity()));
@@ -351,6 +356,7 @@ absl::Status CounterStore::load() {
       return absl::DataLossError(absl::StrCat(path, ": CRC ok but malformed"));
     }
     loadedFrom_ = path;
+    savedUnixNanos_ = savedNanos;
     return absl::OkStatus();
   }
   if (!errors.empty()) return absl::DataLossError(absl::StrCat("no usable counter snapshot: ", errors));

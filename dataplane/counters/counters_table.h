@@ -129,6 +129,9 @@ class CounterStore : public rules::eval::CounterSource {
   // pair is a fresh start (OK). Call before the first merge.
   absl::Status load();
   std::string loadedFrom() const { return loadedFrom_; }  // "", path or path.prev
+  // When the loaded snapshot was written: evidence records after it are what a crash
+  // may have lost from the counters (docs/enforcement.md).
+  int64_t savedUnixNanos() const { return savedUnixNanos_; }
   // Writes tmp, fsync, keeps the current file as .prev, renames tmp over it, fsyncs dir.
   absl::Status snapshot() const;
 
@@ -149,6 +152,7 @@ class CounterStore : public rules::eval::CounterSource {
   std::vector<std::vector<Totals>> seen_;  // [shard][store slot]: shard totals merged so far
   uint64_t overflow_ = 0;
   std::string loadedFrom_;
+  int64_t savedUnixNanos_ = 0;
 };
 
 }  // namespace xborder::dp::counters

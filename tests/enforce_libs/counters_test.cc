@@ -182,6 +182,7 @@ TEST(Counters, CrossingsReportedOncePerCounterPerYearAndPersisted) {
     CounterStore store(withThresholds(snap));  // restart: counts and crossings survive
     ASSERT_TRUE(store.load().ok());
     EXPECT_EQ(store.loadedFrom(), snap);
+    EXPECT_GT(store.savedUnixNanos(), 1'700'000'000'000'000'000);
     EXPECT_EQ(store.count(key(1, 2, 0).counter), 85u);
     EXPECT_EQ(store.totals(key(1, 2, 0).aggregate()).records, 85u);
     EXPECT_TRUE(store.pollCrossings().empty());
