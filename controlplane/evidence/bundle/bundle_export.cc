@@ -177,6 +177,11 @@ absl::StatusOr<ExportResult> exportBundle(const RecordSource& source, const Expo
   std::string vkeys;
   for (const auto& s : req.signers) absl::StrAppend(&vkeys, s.verifier().vkey(), "\n");
   files["keys/log.vkeys"] = vkeys;
+  if (req.envelopes) {
+    auto envs = req.envelopes(from, to);
+    if (!envs.ok()) return envs.status();
+    for (auto& [path, data] : *envs) files[path] = std::move(data);
+  }
   if (!req.appliance_chain_pem.empty()) files["keys/appliance-chain.pem"] = req.appliance_chain_pem;
   if (!req.tsa_chain_pem.empty()) files["keys/tsa-chain.pem"] = req.tsa_chain_pem;
 

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -50,6 +51,9 @@ struct ExportRequest {
   std::string prev_bundle_sha256;
   std::string operator_role = "operator";
   std::string purpose = "regulator export";
+  // Sealed-snippet envelopes of records [from, to) as bundle paths
+  // ("envelopes/<index>-<field>.env") -> bytes; optional.
+  std::function<absl::StatusOr<std::map<std::string, std::string>>(uint64_t from, uint64_t to)> envelopes;
 };
 
 struct ExportResult {

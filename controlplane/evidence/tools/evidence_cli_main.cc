@@ -20,6 +20,7 @@
 #include "controlplane/evidence/crypto/certificate.h"
 #include "controlplane/evidence/crypto/checkpoint.h"
 #include "controlplane/evidence/crypto/timestamp.h"
+#include "controlplane/evidence/envelope/envelope_store.h"
 #include "controlplane/evidence/tools/tools_args.h"
 #include "controlplane/evidence/tools/tools_log_dir.h"
 
@@ -43,15 +44,24 @@ constexpr char kUsage[] =
 constexpr char kInitHelp[] =
     "usage: xborder-evidence init --log DIR [--origin ORIGIN] [--hash sha256|sm3]\n"
     "                             [--sign ed25519|ed25519+sm2] [--org NAME] [--serial SERIAL]\n"
+    "                             [--regulator-key PUB.pem]\n"
     "Creates the log directory, its Ed25519 (and SM2) note keys (0600), a self-signed\n"
     "certificate and a CSR for the zone's CA under DIR/keys/. ORIGIN defaults to\n"
-    "xborder.local/<hostname>; the hash is fixed for the life of the log.\n";
+    "xborder.local/<hostname>; the hash is fixed for the life of the log.\n"
+    "--regulator-key is the regulator's public key that payload snippets are sealed to:\n"
+    "X25519 (HPKE envelopes), or SM2 (GM envelopes; needs --hash sm3 or --sign ed25519+sm2).\n"
+    "It is copied to DIR/keys/regulator.pub.pem.\n";
 constexpr char kAppendHelp[] =
     "usage: xborder-evidence append --log DIR < records.jsonl\n"
     "Reads one EvidenceRecord per line (protobuf JSON mapping, e.g.\n"
     "{\"type\":\"FLOW\",\"tenant\":\"acme\",\"flow\":{\"dstCountry\":\"SG\",\"policyDecision\":\"block\"}}),\n"
     "fills format_version, index, origin and observed time, appends it, and prints the\n"
-    "acknowledged index (after fdatasync) one per line.\n";
+    "acknowledged index (after fdatasync) one per line.\n"
+    "A FLOW line may carry a top-level side field that is removed before parsing:\n"
+    "  \"sealed_snippets\":[{\"field\":\"payload\",\"data_b64\":\"<base64>\"}]\n"
+    "Each snippet is sealed to the regulator key given at init, written to\n"
+    "DIR/envelopes/<index>-<field>.env (durably, before the record), and committed to\n"
+    "in flow.sealed_digests and flow.sample_commitment.\n";
 constexpr char kCheckpointHelp[] =
     "usage: xborder-evidence checkpoint --log DIR [--tsa-url none] [--tsa-reply-cmd CMD]\n"
     "                                   [--tsa-roots PEM]\n"
@@ -145,6 +155,20 @@ int cmdInit(const Args& a) {
       if (auto s = writeFileAtomic(*dir + "/keys/appliance.csr.pem", *csr); !s.ok()) return failStatus(s);
     }
   }
+  if (auto r = a.get("--regulator-key")) {
+    auto pem = readFile(*r);
+    if (!pem.ok()) return failStatus(pem.status());
+    auto pub = crypto::PublicKey::fromPem(*pem);
+    if (!pub.ok()) return fail(absl::StrCat("init: --regulator-key: ", pub.status().message()));
+    bool gm = *alg == HashAlg::kSm3 || sign == "ed25519+sm2";
+    if (pub->type() == crypto::KeyType::kSm2 && !gm) {
+      return fail("init: an SM2 regulator key needs the GM profile (--hash sm3 or --sign ed25519+sm2)", 2);
+    }
+    if (pub->type() != crypto::KeyType::kX25519 && pub->type() != crypto::KeyType::kSm2) {
+      return fail("init: --regulator-key must be an X25519 or SM2 public key", 2);
+    }
+    if (auto s = writeFileAtomic(*dir + "/keys/regulator.pub.pem", *pem); !s.ok()) return failStatus(s);
+  }
   auto keys = loadKeys(*dir, origin);
   if (!keys.ok()) return failStatus(keys.status());
   std::cout << "created log " << *dir << "\norigin " << origin << "\nhash " << hashAlgName(*alg) << "\n";
@@ -162,14 +186,38 @@ int cmdAppend(const Args& a) {
   uint64_t lineno = 0;
   google::protobuf::util::JsonParseOptions jo;
   jo.ignore_unknown_fields = false;
+  // Envelopes left by a crash between the envelope write and the append.
+  if (auto r = envelope::removeOrphanEnvelopes(*dir, (*log)->size()); !r.ok()) return failStatus(r.status());
+  std::optional<crypto::PublicKey> regulator;
+  if (fileExists(*dir + "/keys/regulator.pub.pem")) {
+    auto pem = readFile(*dir + "/keys/regulator.pub.pem");
+    if (!pem.ok()) return failStatus(pem.status());
+    auto pub = crypto::PublicKey::fromPem(*pem);
+    if (!pub.ok()) return fail(absl::StrCat("append: keys/regulator.pub.pem: ", pub.status().message()));
+    regulator = *std::move(pub);
+  }
   while (std::getline(std::cin, line)) {
     ++lineno;
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    auto split = envelope::splitSealedSnippets(line);
+    if (!split.ok()) return fail(absl::StrCat("append: line ", lineno, ": ", split.status().message()));
     v1::EvidenceRecord rec;
-    auto st = google::protobuf::util::JsonStringToMessage(line, &rec, jo);
+    auto st = google::protobuf::util::JsonStringToMessage(split->record_json, &rec, jo);
     if (!st.ok()) return fail(absl::StrCat("append: line ", lineno, ": ", std::string(st.message())));
+    // This process holds the log's writer lock and appends one record at a time, so
+    // the next index is the log's size.
+    uint64_t expected = (*log)->size();
+    if (!split->snippets.empty()) {
+      if (!regulator) return fail(absl::StrCat("append: line ", lineno, ": sealed_snippets but no regulator key (init --regulator-key)"));
+      auto s = envelope::sealSnippets(*dir, *regulator, (*log)->origin(), (*log)->hashAlg(), expected,
+                                      split->snippets, rec);
+      if (!s.ok()) return fail(absl::StrCat("append: line ", lineno, ": ", s.message()));
+    }
     auto idx = (*log)->appendRecord(std::move(rec));
     if (!idx.ok()) return fail(absl::StrCat("append: line ", lineno, ": ", idx.status().message()));
+    if (!split->snippets.empty() && *idx != expected) {
+      return fail(absl::StrCat("append: line ", lineno, ": record landed at ", *idx, ", envelopes were bound to ", expected));
+    }
     std::cout << *idx << "\n";
   }
   std::cout.flush();
@@ -298,6 +346,7 @@ int cmdExport(const Args& a) {
   if (!parseTime(req.created_at)) return fail("export: --created-at must be RFC 3339 UTC", 2);
   req.operator_role = a.get("--operator").value_or("operator");
   req.purpose = a.get("--purpose").value_or("regulator export");
+  req.envelopes = [&](uint64_t from, uint64_t to) { return envelope::readEnvelopes(*dir, from, to); };
   LogSource source(**log);
   auto res = bundle::exportBundle(source, req);
   if (!res.ok()) return failStatus(res.status());
