@@ -120,13 +120,6 @@ std::filesystem::path probeDir() {
   return shared.empty() ? shared : shared / "vectors/merkle/testdata";
 }
 
-// Our verifier checks hash lengths up front, also on the equal-size shortcut (strict is
-// better for evidence, EVIDENCE.md §1.1). This one probe uses 12-byte dummy roots and
-// expects success only because the Go code skips that check.
-bool strictPolicyDiffers(const std::filesystem::path& p) {
-  return p.filename() == "sizes-are-equal-one-and-proof-is-empty.json";
-}
-
 std::vector<std::string> decodeAll(const std::vector<std::string>& b64, bool* ok) {
   std::vector<std::string> out;
   for (const auto& s : b64) {
@@ -176,11 +169,7 @@ TEST(MerkleProbes, EveryConsistencyProbe) {
     ASSERT_TRUE(ok && root1 && root2) << e.path();
     const absl::Status s = merkle::verifyConsistency(h, probe->numbers.at("size1"),
                                                      probe->numbers.at("size2"), proof, *root1, *root2);
-    bool wantErr = probe->bools.at("wantErr");
-    if (strictPolicyDiffers(e.path())) {
-      ASSERT_FALSE(wantErr);
-      wantErr = true;  // strict: 12-byte roots are rejected
-    }
+    const bool wantErr = probe->bools.at("wantErr");
     EXPECT_EQ(!s.ok(), wantErr) << e.path() << ": " << probe->strings["desc"] << ": " << s;
     ++count;
   }

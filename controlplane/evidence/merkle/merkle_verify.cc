@@ -152,6 +152,19 @@ absl::Status verifyConsistency(const Hasher& hasher, uint64_t size1, uint64_t si
 absl::Status verifyConsistency(const Hasher& hasher, uint64_t size1, uint64_t size2,
                                std::span<const std::string> proof, std::string_view root1,
                                std::string_view root2) {
+  // Equal sizes need no hashing: the roots must be the same bytes and the proof empty
+  // (as in transparency-dev/merkle, whose probes include non-32-byte roots here).
+  // Size 0 is refused first: a proof from the empty tree is meaningless.
+  if (size1 == 0) {
+    return absl::InvalidArgumentError("consistency proof from the empty tree is meaningless");
+  }
+  if (size1 == size2) {
+    if (!proof.empty()) {
+      return absl::InvalidArgumentError("size1 == size2 but the proof is not empty");
+    }
+    if (root1 != root2) return absl::InvalidArgumentError("root mismatch");
+    return absl::OkStatus();
+  }
   auto r1 = toHash(root1, "old root");
   if (!r1.ok()) return r1.status();
   auto r2 = toHash(root2, "new root");
