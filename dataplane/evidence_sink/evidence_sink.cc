@@ -48,9 +48,12 @@ void EvidenceSink::addGap(std::vector<Pending>& batch, size_t worker, uint64_t f
   Pending p{{}, worker, true};
   p.record.set_type(evidence::v1::GAP);
   auto* gap = p.record.mutable_gap();
-  // GapEvent has no time fields: the time range travels in the source text.
+  // The source text repeats worker and range for a person reading a raw record.
   gap->set_source(absl::StrCat("dataplane-ring worker=", worker, " from_unix_nanos=", fromNanos,
                                " to_unix_nanos=", toNanos));
+  gap->set_worker(static_cast<uint32_t>(worker));
+  gap->set_from_unix_nanos(fromNanos);
+  gap->set_to_unix_nanos(toNanos);
   gap->set_first_seq(first);
   gap->set_last_seq(last);
   gap->set_lost_count(last - first + 1);
@@ -84,6 +87,10 @@ void EvidenceSink::addFlow(std::vector<Pending>& batch, size_t worker, const Evi
   f->set_flow_seq(ev.flowSeq);
   f->set_hash_key_id(ev.hashKeyId);
   f->set_identifiers_count(ev.identifiersCount);
+  f->set_ruleset_sha256(reinterpret_cast<const char*>(ev.rulesetSha256), sizeof ev.rulesetSha256);
+  f->set_decision_basis(ev.basis);
+  f->set_filing_miss(ev.reason);
+  f->set_records(ev.records);
   batch.push_back(std::move(p));
 }
 

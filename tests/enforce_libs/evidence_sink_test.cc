@@ -73,6 +73,9 @@ EvidenceEvent event(uint32_t worker, uint64_t i) {
   e.dstIp[0] = 203;
   e.dstCountry[0] = 'U';
   e.dstCountry[1] = 'S';
+  e.rulesetSha256[0] = 0xab;
+  e.rulesetSha256[31] = 0xcd;
+  e.records = 3;
   e.ipProto = 6;
   e.flowId[0] = static_cast<uint8_t>(i);
   return e;
@@ -97,12 +100,18 @@ ReadBack readBack(const ev::Log& log) {
       EXPECT_FALSE(r.flow().policy_decision().empty());
       EXPECT_EQ(r.flow().dst_country(), "US");
       EXPECT_EQ(r.flow().rule_id(), "ENTRY-7");
+      EXPECT_EQ(r.flow().ruleset_sha256().size(), 32u);
+      EXPECT_EQ(static_cast<uint8_t>(r.flow().ruleset_sha256()[0]), 0xab);
+      EXPECT_EQ(static_cast<uint8_t>(r.flow().ruleset_sha256()[31]), 0xcd);
+      EXPECT_EQ(r.flow().records(), 3u);
     } else if (r.type() == ev::v1::GAP) {
       ++out.gapRecords;
       const std::string& src = r.gap().source();
       const size_t at = src.find("worker=");
       EXPECT_NE(at, std::string::npos);
       const uint64_t worker = std::stoull(src.substr(at + 7));
+      EXPECT_EQ(r.gap().worker(), worker);
+      EXPECT_LE(r.gap().from_unix_nanos(), r.gap().to_unix_nanos());
       EXPECT_EQ(r.gap().lost_count(), r.gap().last_seq() - r.gap().first_seq() + 1);
       out.gapLostByWorker[worker] += r.gap().lost_count();
     }
