@@ -4,6 +4,8 @@
 #include <ctime>
 #include <iostream>
 
+#include "absl/strings/str_cat.h"
+
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/tools/tools_args.h"
 #include "controlplane/evidence/tools/tools_log_dir.h"
@@ -15,15 +17,19 @@ namespace {
 
 constexpr char kHelp[] =
     "usage: xborder-verify BUNDLE.tar --trust TRUST.json [--since CHECKPOINT.note]\n"
-    "                      [--json] [--report DIR]\n"
+    "                      [--regulator-key PRIV.pem] [--json] [--report DIR]\n"
     "\n"
     "Verifies an evidence bundle offline, in the order of EVIDENCE.md §5.2: archive\n"
     "hygiene, manifest signature and hashes, checkpoints (signatures, RFC 3161 tokens,\n"
     "equivocation), append-only (consistency with --since, the regulator's last-seen\n"
     "checkpoint), records (frames, CRC32C, index, origin, every checkpoint root),\n"
-    "semantics, cited-record tlog-proofs. Trust anchors come only from TRUST.json\n"
+    "semantics, cited-record tlog-proofs, sealed envelopes (each envelopes/<index>-<field>.env\n"
+    "must match its record's sealed_digests). Trust anchors come only from TRUST.json\n"
     "(xborder-evidence trust), never from the bundle. No network is used.\n"
     "\n"
+    "  --regulator-key PRIV.pem  the regulator's X25519 or SM2 private key: open every\n"
+    "                envelope (AAD binds origin, record index and field) and check the\n"
+    "                record's sample_commitment\n"
     "  --json        print the result as JSON on stdout\n"
     "  --report DIR  write DIR/report.zh.html and DIR/report.en.html\n"
     "\n"
@@ -36,7 +42,7 @@ int usage(const std::string& msg) {
 }
 
 int run(int argc, char** argv) {
-  auto args = parseArgs(argc, argv, 1, {"--trust", "--since", "--report"}, {"--json", "--help"});
+  auto args = parseArgs(argc, argv, 1, {"--trust", "--since", "--report", "--regulator-key"}, {"--json", "--help"});
   if (!args.ok()) return usage(std::string(args.status().message()) + " (try --help)");
   if (args->has("--help")) {
     std::cout << kHelp;
@@ -58,6 +64,14 @@ int run(int argc, char** argv) {
     auto note = readFile(*since);
     if (!note.ok()) return usage(std::string(note.status().message()));
     opt.since_checkpoint = *note;
+  }
+  if (auto key = args->get("--regulator-key")) {
+    auto k = crypto::PrivateKey::load(*key);
+    if (!k.ok()) return usage(absl::StrCat("--regulator-key: ", k.status().message()));
+    if (k->type() != crypto::KeyType::kX25519 && k->type() != crypto::KeyType::kSm2) {
+      return usage("--regulator-key must be an X25519 or SM2 private key");
+    }
+    opt.regulator_key = *std::move(k);
   }
   auto result = verify::verifyBundle(*bundle, opt);
   if (!result.ok()) return usage(std::string(result.status().message()));

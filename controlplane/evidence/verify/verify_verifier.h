@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "controlplane/evidence/bundle/bundle.pb.h"
+#include "controlplane/evidence/crypto/keys.h"
 #include "controlplane/evidence/verify/verify_result.pb.h"
 
 namespace xborder::evidence::verify {
@@ -23,6 +24,9 @@ struct VerifyOptions {
   // Cores for the record pass (step 5): 0 = all the machine has, 1 = in order on this
   // thread. The result is the same either way.
   unsigned threads = 0;
+  // The regulator's private key (X25519 or SM2): step 8 opens every envelope with it.
+  // Without it step 8 still checks the envelope files against the records' digests.
+  std::optional<crypto::PrivateKey> regulator_key;
 };
 
 // Exit codes of xborder-verify.
