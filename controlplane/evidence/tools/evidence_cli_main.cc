@@ -425,7 +425,7 @@ int run(int argc, char** argv) {
     int (*fn)(const Args&);
   };
   static const std::map<std::string, Spec> kCommands = {
-      {"init", {kInitHelp, {"--log", "--origin", "--hash", "--sign", "--org", "--serial"}, cmdInit}},
+      {"init", {kInitHelp, {"--log", "--origin", "--hash", "--sign", "--org", "--serial", "--regulator-key"}, cmdInit}},
       {"append", {kAppendHelp, {"--log"}, cmdAppend}},
       {"checkpoint", {kCheckpointHelp, {"--log", "--tsa-url", "--tsa-reply-cmd", "--tsa-roots"}, cmdCheckpoint}},
       {"export",
