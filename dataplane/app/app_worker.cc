@@ -49,6 +49,7 @@ class Worker {
     tx_cap_ = static_cast<uint16_t>(2 * burst_);
     tx_.assign(rt.ports.size(), std::vector<rte_mbuf*>(tx_cap_));
     tx_n_.assign(rt.ports.size(), 0);
+    tx_bytes_.assign(rt.ports.size(), 0);
     for (const PortInfo& p : rt.ports) {
       TxRoute r;
       if (p.nb_txq == w_ && w_ > 1) {
@@ -77,15 +78,15 @@ class Worker {
             continue;
           }
           busy = true;
-          countRx(q.port, rxbuf_.data(), n);
           st_.w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
           if (st_.w.first_rx_tsc.load(std::memory_order_relaxed) == 0) {
             st_.w.first_rx_tsc.store(tsc, std::memory_order_relaxed);
           }
           if (q.handoff) {
-            distribute(rxbuf_.data(), n, now_ns);
+            countRx(q.port, rxbuf_.data(), n);
+            distribute(q.port, rxbuf_.data(), n, now_ns);
           } else {
-            process(rxbuf_.data(), n, now_ns);
+            processFromPort(q.port, rxbuf_.data(), n, now_ns, /*count_rx=*/true);
           }
         }
       }
@@ -148,7 +149,7 @@ class Worker {
   }
 
   // Rx lcore of a hand-off port: keep our share, enqueue the rest to its owners.
-  void distribute(rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+  void distribute(uint16_t port, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
     uint16_t nlocal = 0;
     for (uint16_t i = 0; i < n; ++i) {
       const uint32_t h =
@@ -170,20 +171,15 @@ class Worker {
       const unsigned sent = rte_ring_sp_enqueue_burst(rt_.handoff[me_][d],
                                                       reinterpret_cast<void* const*>(v.data()), k,
                                                       nullptr);
-      for (unsigned i = 0; i < k; ++i) {
-        PortWorkerCounters& c = st_.port[v[i]->port];
-        if (i < sent) {
-          c.handoff_out.add();
-        } else {
-          c.handoff_dropped.add();  // a full ring is a counted drop, never a wait
-        }
-      }
+      PortWorkerCounters& c = st_.port[port];  // the whole rx burst came from one port
+      c.handoff_out.add(sent);
       if (sent < k) {
+        c.handoff_dropped.add(k - sent);  // a full ring is a counted drop, never a wait
         rte_pktmbuf_free_bulk(v.data() + sent, k - sent);
       }
     }
     if (nlocal > 0) {
-      process(local_.data(), nlocal, now_ns);
+      processFromPort(port, local_.data(), nlocal, now_ns, /*count_rx=*/false);
     }
   }
 
@@ -205,23 +201,86 @@ class Worker {
     return any;
   }
 
-  void process(rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+  // Fills pkts_[i] for m[i]; chained mbufs are copied into scratch for the Engine.
+  void fillPacketIn(rte_mbuf* b, uint16_t i, uint64_t now_ns, Side side) {
+    PacketIn& p = pkts_[i];
+    if (b->nb_segs == 1) {
+      p.data = rte_pktmbuf_mtod(b, const uint8_t*);
+      p.caplen = b->data_len;
+    } else {
+      const uint32_t len = std::min<uint32_t>(b->pkt_len, kScratchBytes);
+      p.data = static_cast<const uint8_t*>(
+          rte_pktmbuf_read(b, 0, len, scratch_.get() + static_cast<size_t>(i) * kScratchBytes));
+      p.caplen = p.data ? len : 0;
+      st_.port[b->port].multiseg.add();
+    }
+    p.wirelen = b->pkt_len;
+    p.ts_ns = now_ns;
+    p.side = side;
+  }
+
+  // A burst whose packets all arrived on `port` (one rx burst, or our share of one):
+  // side, peer and tx slot are constants, counters are added once per burst, and the
+  // forwarded packets are copied straight into the peer's tx buffer. count_rx: also
+  // stamp m->port and count the burst's rx packets and bytes (done here to save a walk).
+  void processFromPort(uint16_t port, rte_mbuf** m, uint16_t n, uint64_t now_ns,
+                       bool count_rx) {
+    const PortInfo& in = rt_.port(port);
+    const Side side = in.side;
+    uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) {
       rte_mbuf* b = m[i];
-      PacketIn& p = pkts_[i];
-      if (b->nb_segs == 1) {
-        p.data = rte_pktmbuf_mtod(b, const uint8_t*);
-        p.caplen = b->data_len;
-      } else {
-        const uint32_t len = std::min<uint32_t>(b->pkt_len, kScratchBytes);
-        p.data = static_cast<const uint8_t*>(
-            rte_pktmbuf_read(b, 0, len, scratch_.get() + static_cast<size_t>(i) * kScratchBytes));
-        p.caplen = p.data ? len : 0;
-        st_.port[b->port].multiseg.add();
+      if (count_rx) {
+        b->port = port;  // routing reads it after a hand-off; some PMDs leave it unset
       }
-      p.wirelen = b->pkt_len;
-      p.ts_ns = now_ns;
-      p.side = rt_.port(b->port).side;
+      bytes += b->pkt_len;
+      fillPacketIn(b, i, now_ns, side);
+    }
+    PortWorkerCounters& c = st_.port[port];
+    if (count_rx) {
+      c.rx_packets.add(n);
+      c.rx_bytes.add(bytes);
+    }
+    engine_.processBurst(pkts_.data(), n, verdicts_.data());
+    if (in.peer == kNoPort) {
+      // Tap mode: nothing leaves; every packet is either a verdict drop or consumed.
+      uint16_t ndrop = 0;
+      for (uint16_t i = 0; i < n; ++i) {
+        ndrop += verdicts_[i] == Verdict::kDrop ? 1 : 0;
+      }
+      c.verdict_dropped.add(ndrop);
+      c.tap_consumed.add(n - ndrop);
+      rte_pktmbuf_free_bulk(m, n);
+      return;
+    }
+    const size_t s = static_cast<size_t>(rt_.slot_of_port[in.peer]);
+    if (tx_n_[s] + n > tx_cap_) {
+      flushTx(s);  // tx_cap_ = 2 * burst: an empty buffer always has room for n
+    }
+    rte_mbuf** tx = tx_[s].data() + tx_n_[s];
+    uint16_t ntx = 0;
+    uint16_t nfree = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      rte_mbuf* b = m[i];
+      if (verdicts_[i] == Verdict::kDrop) {
+        bytes -= b->pkt_len;
+        freebuf_[nfree++] = b;
+      } else {
+        tx[ntx++] = b;
+      }
+    }
+    tx_n_[s] = static_cast<uint16_t>(tx_n_[s] + ntx);
+    tx_bytes_[s] += bytes;  // the forwarded packets' bytes, for flushTx
+    if (nfree > 0) {
+      c.verdict_dropped.add(nfree);
+      rte_pktmbuf_free_bulk(freebuf_.data(), nfree);
+    }
+  }
+
+  // A burst that may mix ports (hand-off rings fed by several ports of one worker).
+  void process(rte_mbuf** m, uint16_t n, uint64_t now_ns) {
+    for (uint16_t i = 0; i < n; ++i) {
+      fillPacketIn(m[i], i, now_ns, rt_.port(m[i]->port).side);
     }
     engine_.processBurst(pkts_.data(), n, verdicts_.data());
     uint16_t nfree = 0;
@@ -249,6 +308,7 @@ class Worker {
       flushTx(s);
     }
     tx_[s][tx_n_[s]++] = b;
+    tx_bytes_[s] += b->pkt_len;
   }
 
   void flushAllTx() {
@@ -264,7 +324,9 @@ class Worker {
     const TxRoute& r = route_[slot];
     rte_mbuf** pkts = tx_[slot].data();
     const uint16_t n = tx_n_[slot];
+    const uint64_t staged_bytes = tx_bytes_[slot];
     tx_n_[slot] = 0;
+    tx_bytes_[slot] = 0;
     if (!r.direct) {
       // The port's only tx queue belongs to another worker: hand the burst over.
       const unsigned sent = rte_ring_sp_enqueue_burst(
@@ -282,9 +344,9 @@ class Worker {
       sent += rte_eth_tx_burst(p.id, r.queue, pkts + sent, n - sent);
     }
     PortWorkerCounters& c = st_.port[p.id];
-    uint64_t bytes = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      bytes += i < sent ? pkts[i]->pkt_len : 0;
+    uint64_t bytes = staged_bytes;  // summed while staging; take out what did not go
+    for (uint16_t i = sent; i < n; ++i) {
+      bytes -= pkts[i]->pkt_len;
     }
     c.tx_packets.add(sent);
     c.tx_bytes.add(bytes);
@@ -334,6 +396,7 @@ class Worker {
   uint16_t tx_cap_ = 0;
   std::vector<std::vector<rte_mbuf*>> tx_;
   std::vector<uint16_t> tx_n_;
+  std::vector<uint64_t> tx_bytes_;  // pkt_len sum of what tx_[slot] holds
   std::vector<TxRoute> route_;
 };
 
