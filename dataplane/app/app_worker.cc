@@ -8,6 +8,7 @@
 #include <rte_ring.h>
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -86,7 +87,7 @@ class Worker {
             countRx(q.port, rxbuf_.data(), n);
             distribute(q.port, rxbuf_.data(), n, now_ns);
           } else {
-            processFromPort(q.port, rxbuf_.data(), n, now_ns, /*count_rx=*/true);
+            processFromPort</*kCountRx=*/true>(q.port, rxbuf_.data(), n, now_ns);
           }
         }
       }
@@ -179,7 +180,7 @@ class Worker {
       }
     }
     if (nlocal > 0) {
-      processFromPort(port, local_.data(), nlocal, now_ns, /*count_rx=*/false);
+      processFromPort</*kCountRx=*/false>(port, local_.data(), nlocal, now_ns);
     }
   }
 
@@ -221,23 +222,23 @@ class Worker {
 
   // A burst whose packets all arrived on `port` (one rx burst, or our share of one):
   // side, peer and tx slot are constants, counters are added once per burst, and the
-  // forwarded packets are copied straight into the peer's tx buffer. count_rx: also
+  // forwarded packets are copied straight into the peer's tx buffer. kCountRx: also
   // stamp m->port and count the burst's rx packets and bytes (done here to save a walk).
-  void processFromPort(uint16_t port, rte_mbuf** m, uint16_t n, uint64_t now_ns,
-                       bool count_rx) {
+  template <bool kCountRx>
+  void processFromPort(uint16_t port, rte_mbuf** m, uint16_t n, uint64_t now_ns) {
     const PortInfo& in = rt_.port(port);
     const Side side = in.side;
     uint64_t bytes = 0;
     for (uint16_t i = 0; i < n; ++i) {
       rte_mbuf* b = m[i];
-      if (count_rx) {
+      if constexpr (kCountRx) {
         b->port = port;  // routing reads it after a hand-off; some PMDs leave it unset
       }
       bytes += b->pkt_len;
       fillPacketIn(b, i, now_ns, side);
     }
     PortWorkerCounters& c = st_.port[port];
-    if (count_rx) {
+    if constexpr (kCountRx) {
       c.rx_packets.add(n);
       c.rx_bytes.add(bytes);
     }
@@ -258,6 +259,12 @@ class Worker {
       flushTx(s);  // tx_cap_ = 2 * burst: an empty buffer always has room for n
     }
     rte_mbuf** tx = tx_[s].data() + tx_n_[s];
+    if (!anyDrop(n)) {  // the usual burst: forward all of it in one copy
+      std::memcpy(tx, m, static_cast<size_t>(n) * sizeof(rte_mbuf*));
+      tx_n_[s] = static_cast<uint16_t>(tx_n_[s] + n);
+      tx_bytes_[s] += bytes;
+      return;
+    }
     uint16_t ntx = 0;
     uint16_t nfree = 0;
     for (uint16_t i = 0; i < n; ++i) {
@@ -275,6 +282,24 @@ class Worker {
       c.verdict_dropped.add(nfree);
       rte_pktmbuf_free_bulk(freebuf_.data(), nfree);
     }
+  }
+
+  // True if any of verdicts_[0..n) is kDrop. Verdicts are bytes and kForward is 0, so
+  // eight are tested at once; verdicts_ holds burst_ entries, the tail is read bytewise.
+  bool anyDrop(uint16_t n) const {
+    static_assert(sizeof(Verdict) == 1 && static_cast<uint8_t>(Verdict::kForward) == 0);
+    const uint8_t* v = reinterpret_cast<const uint8_t*>(verdicts_.data());
+    uint64_t acc = 0;
+    uint16_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+      uint64_t w;
+      std::memcpy(&w, v + i, sizeof(w));
+      acc |= w;
+    }
+    for (; i < n; ++i) {
+      acc |= v[i];
+    }
+    return acc != 0;
   }
 
   // A burst that may mix ports (hand-off rings fed by several ports of one worker).

@@ -320,5 +320,36 @@ TEST_F(EngineTest, CountersCoverSidesAndNonIp) {
   EXPECT_EQ(counter("xborder_flows_active{worker=0}"), 1u);
 }
 
+// Stage (a) counts per burst: the totals per side must match per-packet counting for
+// mixed bursts (hand-off rings, replay) and one-side bursts (one rx port) alike.
+TEST_F(EngineTest, ForwardStageCountsEachSideOfMixedAndOneSideBursts) {
+  EngineConfig cfg;
+  cfg.stages = Stages::kForward;
+  make(cfg);
+  const Bytes u = test::udpFrame(test::kA, test::kB, 1, 2, {});
+  PacketIn p[11];
+  Verdict v[11];
+  for (uint32_t i = 0; i < 11; ++i) {  // wirelen 100..110; outside on every third
+    p[i] = PacketIn{u.data(), static_cast<uint32_t>(u.size()), 100 + i, kT0,
+                    i % 3 == 0 ? Side::kOutside : Side::kInside};
+    v[i] = Verdict::kDrop;
+  }
+  engine_->processBurst(p, 11, v);  // outside: 0,3,6,9 -> 4 packets, 418 B
+  for (uint32_t i = 0; i < 11; ++i) EXPECT_EQ(v[i], Verdict::kForward) << i;
+  EXPECT_EQ(counter("xborder_rx_packets_total{side=outside}"), 4u);
+  EXPECT_EQ(counter("xborder_rx_bytes_total{side=outside}"), 418u);
+  EXPECT_EQ(counter("xborder_rx_packets_total{side=inside}"), 7u);
+  EXPECT_EQ(counter("xborder_rx_bytes_total{side=inside}"), 1155u - 418u);
+  for (PacketIn& q : p) q.side = Side::kOutside;
+  engine_->processBurst(p, 11, v);
+  EXPECT_EQ(counter("xborder_rx_packets_total{side=outside}"), 15u);
+  EXPECT_EQ(counter("xborder_rx_bytes_total{side=outside}"), 418u + 1155u);
+  for (PacketIn& q : p) q.side = Side::kInside;
+  engine_->processBurst(p, 3, v);
+  EXPECT_EQ(counter("xborder_rx_packets_total{side=inside}"), 10u);
+  EXPECT_EQ(counter("xborder_rx_bytes_total{side=inside}"), 737u + 303u);
+  EXPECT_EQ(counter("xborder_flows_created_total{worker=0}"), 0u);  // no decode, no table
+}
+
 }  // namespace
 }  // namespace xborder::dp
