@@ -14,7 +14,7 @@ tb="bash $src/scripts/testbed.sh"
 
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: needs root for network namespaces"
-  exit 0
+  exit 77
 fi
 [ -x "$XB_BIN" ] || { echo "FAIL: $XB_BIN not built"; exit 1; }
 
