@@ -168,7 +168,7 @@ bool Scanner::scan(FlowScanState& st, const uint8_t* data, size_t len) {
     data += n;
     len -= n;
   }
-  expirePending(st, false);
+  expirePending(st, st.offset_ + 1, false);  // later matches end past offset_
   return ok;
 }
 
@@ -180,7 +180,7 @@ void Scanner::finish(FlowScanState& st) {
     ++st.result_.scanErrors;
   }
   st.finished_ = true;
-  expirePending(st, true);
+  expirePending(st, st.offset_ + 1, true);
 }
 
 int Scanner::onMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned, void* ctx) {
@@ -389,10 +389,16 @@ void Scanner::handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t fro
     // A gated detector also passes when it continues a run of confirmed hits (a CSV
     // column under a "phone" header keeps its context row after row).
     commit(st, meta.detector, to, info.keyed, hash, false);
-  } else if (st.pendingCount_ < kMaxPending) {
-    st.pending_[st.pendingCount_++] = {to, hash, meta.detector, info.keyed};
   } else {
-    ++r.noContext[di];
+    // Free the slots of hits that can no longer be confirmed before queueing, so the
+    // queue holds the same hits whether the stream came in one segment or many
+    // (expiry at segment ends alone made the result depend on segmentation).
+    if (st.pendingCount_ == kMaxPending) expirePending(st, to, false);
+    if (st.pendingCount_ < kMaxPending) {
+      st.pending_[st.pendingCount_++] = {to, hash, meta.detector, info.keyed};
+    } else {
+      ++r.noContext[di];
+    }
   }
 }
 
@@ -412,11 +418,11 @@ void Scanner::onContext(FlowScanState& st, DetectorId d, uint64_t end) {
   st.pendingCount_ = static_cast<uint8_t>(w);
 }
 
-void Scanner::expirePending(FlowScanState& st, bool all) {
+void Scanner::expirePending(FlowScanState& st, uint64_t now, bool all) {
   size_t w = 0;
   for (size_t i = 0; i < st.pendingCount_; ++i) {
     const auto& p = st.pending_[i];
-    if (all || st.offset_ >= p.end + set_->config(p.detector).proximityBytes) {
+    if (all || p.end + set_->config(p.detector).proximityBytes < now) {
       ++st.result_.noContext[static_cast<size_t>(p.detector)];
     } else {
       st.pending_[w++] = p;

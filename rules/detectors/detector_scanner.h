@@ -147,7 +147,9 @@ class Scanner {
   void handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t from, uint64_t to);
   void onContext(FlowScanState& st, DetectorId d, uint64_t end);
   void commit(FlowScanState& st, DetectorId d, uint64_t end, bool keyed, uint64_t hash, bool high);
-  void expirePending(FlowScanState& st, bool all);
+  // Counts as "no context" every waiting hit that no context match ending at or after
+  // `now` can confirm (all of them when `all`).
+  void expirePending(FlowScanState& st, uint64_t now, bool all);
 
   std::shared_ptr<const DetectorSet> set_;
   hs_scratch* scratch_ = nullptr;

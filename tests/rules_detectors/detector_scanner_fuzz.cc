@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <cstdio>
+#include <string>
 
 #include "rules/detectors/detector_scanner.h"
 #include "tests/rules_detectors/detector_test_util.h"
@@ -50,7 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FlowScanResult whole = run(data, size, 0);
   FlowScanResult chunked = run(data, size, seed);
   if (whole.scanErrors || chunked.scanErrors) std::abort();
-  if (whole.hits != chunked.hits || whole.dictionaryHits != chunked.dictionaryHits) std::abort();
+  if (whole.hits != chunked.hits || whole.dictionaryHits != chunked.dictionaryHits) {
+    for (size_t i = 0; i < whole.hits.size(); ++i)
+      if (whole.hits[i] != chunked.hits[i]) fprintf(stderr, "det %zu (%s): whole %u chunked %u\n", i, std::string(i < detectorNames().size() ? detectorNames()[i] : "?").c_str(), whole.hits[i], chunked.hits[i]);
+    for (size_t i = 0; i < whole.dictionaryHits.size(); ++i)
+      if (whole.dictionaryHits[i] != chunked.dictionaryHits[i]) fprintf(stderr, "dict %zu: whole %u chunked %u\n", i, whole.dictionaryHits[i], chunked.dictionaryHits[i]);
+    std::abort();
+  }
   if (whole.keyHashCount > kMaxKeyHashes || whole.keyHashCount != chunked.keyHashCount) std::abort();
   if (whole.bytes != size) std::abort();
   // Every hit ends at a distinct offset of one pattern.
