@@ -73,6 +73,23 @@ class FlowPolicy {
   // The flow ends (before its flow log record is written): final decision; the
   // policy may add members to the record and must release its per-flow state.
   virtual void onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept = 0;
+
+  // Decided-flow fast path (optional; the defaults keep every packet on onPacket).
+  // Asked right after onPacket returned `action`: true when nothing in the flow's later
+  // packets can change that action under the ruleset version in force (block/hold are
+  // sticky; or the flow is classified, judged and no longer inspected). The engine then
+  // stops calling onPacket for the flow -- it still tracks and counts its packets and,
+  // inline, drops them when dropsTraffic(action) -- until epoch() changes; onFlowEnd is
+  // called as usual. Worker thread, hot path: no allocation, lock or syscall.
+  virtual bool settled(const FlowView& flow, PolicyAction action) const noexcept {
+    (void)flow;
+    (void)action;
+    return false;
+  }
+  // Changes whenever the policy starts judging under another ruleset version (adopt).
+  // The engine reads it once per burst; settled flows are judged again at their next
+  // packet after a change.
+  virtual uint64_t epoch() const noexcept { return 0; }
 };
 
 // Issue 5: sends TCP RST to both ends of a blocked flow (inline mode). The engine
