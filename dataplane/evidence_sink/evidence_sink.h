@@ -13,11 +13,13 @@
 // canRecord(worker); it is false when that worker's ring is full or the writer cannot
 // write (the log stopped intake or raised its integrity alarm). With
 // FailPolicy::kFailClosed, mustBlock() turns that into "block this flow".
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,10 +60,27 @@ struct EvidenceEvent {
   uint8_t flowId[16] = {};           // keyed hash of 5-tuple + start
   uint8_t srcIdHash[16] = {};        // keyed hash of the inside host
   uint8_t rulesetSha256[32] = {};
-  uint8_t pad[80] = {};             // to 256 bytes: four cache lines a slot
+  uint8_t flags = 0;                 // EventFlags bits
+  uint8_t pad[79] = {};             // to 256 bytes: four cache lines a slot
 };
 static_assert(sizeof(EvidenceEvent) == 256);
 static_assert(std::is_trivially_copyable_v<EvidenceEvent>);
+
+// EvidenceEvent::flags.
+enum EventFlags : uint8_t {
+  kFlagFailClosed = 1,  // blocked because evidence could not be written (fail-closed)
+  kFlagTapMode = 2,     // tap mode: the decision was reported as an alert, nothing dropped
+  kFlagFlowEnd = 4,     // the flow's final record (endUnixNanos set)
+};
+
+// Names by index for one ruleset version (control path; shared by the snapshot and the
+// writer so an event queued under an old version is still named after it is freed).
+struct RulesetNames {
+  std::array<uint8_t, 32> sha256{};
+  std::vector<std::string> tenants;  // by legal-entity index: USCC
+  std::vector<std::string> entries;  // by entry index, then BASELINE-* classes
+  std::vector<std::string> filings;  // by filing index
+};
 
 enum class FailPolicy : uint8_t { kFailOpen, kFailClosed };
 
@@ -90,6 +109,8 @@ struct WriterStats {
   uint64_t gapEvents = 0;    // lost events covered by GAP records
   uint64_t lostDisk = 0;     // dequeued but the append failed (not recordable in this log)
   uint64_t batches = 0;
+  uint64_t control = 0;      // control-side records appended
+  uint64_t lostControl = 0;  // control records refused (queue full or the log stopped)
 };
 
 class EvidenceSink {
@@ -112,6 +133,19 @@ class EvidenceSink {
   bool submit(size_t worker, const EvidenceEvent& event);
 
   // --- control side ---
+  // Names for events that cite this ruleset hash (call before workers adopt it; the
+  // writer keeps the 16 most recent versions). Without them, indexes print as "#n".
+  void registerNames(std::shared_ptr<const RulesetNames> names);
+  // A record built on a control thread (THRESHOLD, ALARM, RULESET_ACTIVATION,
+  // APPLIANCE, RECOVERY, ...). Queued (mutex; never touches the Log) and appended by the
+  // writer in its next batch, so one thread appends. Index, origin and format version
+  // are set by the writer; observed time if 0. False when the queue is full (4096).
+  bool submitControl(evidence::v1::EvidenceRecord record);
+  // After the Log stopped intake (disk full) and was reopened by the caller: the writer
+  // switches to `log` (may be the same object) and, first, writes one GAP record per
+  // worker for the events it had to drop meanwhile (source "disk-full"), and one for
+  // lost control records; then canRecord() becomes true again. Control thread.
+  void resumeLog(evidence::Log* log);
   void start();  // writer thread
   void stop();   // drains what is queued, writes pending GAPs, joins
   // One writer pass over every ring (for tests without the thread). Returns the number
@@ -132,11 +166,17 @@ class EvidenceSink {
     // Writer-only.
     uint64_t expected = 0;              // next sequence the writer expects
     int64_t lastSeenNanos = 0;          // decision time of the last event it saw
+    DiskLoss disk;                      // writer-only
+  };
+  struct DiskLoss {          // writer-only: events dropped while the log refused
+    uint64_t first = UINT64_MAX, last = 0, count = 0;
+    int64_t fromNanos = 0, toNanos = 0;
   };
   struct Pending {
     evidence::v1::EvidenceRecord record;
     size_t worker;
     bool isGap;
+    bool isControl = false;
   };
 
   void writerLoop();
@@ -154,6 +194,13 @@ class EvidenceSink {
   mutable std::mutex statsMu_;  // control path only
   WriterStats stats_;
   absl::Status lastError_;
+  // Control-side queue and ruleset names (mutex: control threads and the writer).
+  mutable std::mutex controlMu_;
+  std::vector<evidence::v1::EvidenceRecord> controlQueue_;
+  std::vector<std::shared_ptr<const RulesetNames>> names_;  // newest last, at most 16
+  evidence::Log* resumeTo_ = nullptr;                       // set by resumeLog()
+  uint64_t lostControlWhileDown_ = 0;                       // writer-only
+  int64_t downSinceNanos_ = 0;                              // writer-only
 };
 
 }  // namespace xborder::dp::evidence_sink

@@ -6,9 +6,16 @@
 // hands a FlowOutcome to an OutcomeSink (the dry run's report; the dataplane's
 // evidence path in issue 5).
 //
-// It can evaluate several ruleset versions over the same facts (the dry run's
-// --against): version 0 drives the action, the others are reported only. Each version
-// keeps its own counters and individuals.
+// Two modes:
+// - dry run (create()): several ruleset versions over the same facts (--against):
+//   version 0 drives the action, the others are reported only; each version keeps its
+//   own exact counters and individuals; each finished flow goes to an OutcomeSink as a
+//   FlowOutcome (allocates: strings, vectors).
+// - dataplane (createDataplane()): one RulesetSnapshot in force, swapped with
+//   prepare() (control thread) + adopt() (worker); counters in the worker's
+//   CounterShard, read from the CounterStore; every decision that needs a record goes
+//   to the EvidenceSink as a POD EvidenceEvent; each finished flow's FlowSample to the
+//   anomaly ring. No allocation, lock, exception or syscall per packet or at flow end.
 //
 // Tenant and direction (docs/negative-list.md): the end whose address a tenant's
 // source CIDRs (and VLAN) claim is domestic. If the client is domestic the flow is an
@@ -24,14 +31,20 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "dataplane/anomaly/anomaly_samples.h"
+#include "dataplane/counters/counters_table.h"
+#include "dataplane/evidence_sink/evidence_sink.h"
 #include "dataplane/inspect/inspect_flow.h"
 #include "dataplane/verdict/verdict_policy.h"
+#include "dataplane/verdict/verdict_ruleset.h"
 #include "rules/eval/eval_ruleset.h"
 
 namespace xborder::dp {
 
 // Distinct individuals per (legal entity, year), by keyed hash. The dry run counts
-// exactly in memory; issue 5 swaps in a persisted HyperLogLog behind this interface.
+// exactly in memory. The dataplane has none: a HyperLogLog cannot say whether a hash
+// was seen, so every distinct hash of the flow counts as new for its decision (an
+// upper bound for the flow) and the flow's hashes go to the CounterShard's sketches.
 class IndividualCounter {
  public:
   virtual ~IndividualCounter() = default;
@@ -86,40 +99,120 @@ class OutcomeSink {
   virtual void onOutcome(const FlowOutcome& outcome) = 0;
 };
 
+// The dataplane's wiring of one worker's policy. Pointers are not owned and must
+// outlive the policy.
+struct DataplaneWiring {
+  uint32_t worker = 0;                                  // EvidenceSink worker index
+  // false = tap: nothing is dropped; every verdict is reported (flow log, evidence)
+  // as an alert (the engine must run with EngineConfig.inline_mode = false too).
+  bool inline_mode = true;
+  counters::CounterShard* shard = nullptr;              // required: this worker's shard
+  const rules::eval::CounterSource* counts = nullptr;   // required: the CounterStore
+  evidence_sink::EvidenceSink* sink = nullptr;          // optional: no records if null
+  anomaly::FlowSampleRing* samples = nullptr;           // optional: this worker's ring
+  uint8_t hash_key_id = 0;                              // written into FLOW records
+};
+
+// Per-worker resources for one snapshot, built on the control thread by
+// RulesPolicy::prepare(). If the snapshot's detector database differs from the one the
+// worker's policy last prepared, it holds a new FlowInspector (Hyperscan scratch and a
+// stream pool for that database, allocated here, not on the worker).
+class PreparedRuleset {
+ public:
+  const std::shared_ptr<const RulesetSnapshot>& snapshot() const { return snap_; }
+  bool newDetectorDatabase() const { return inspector_ != nullptr; }
+
+ private:
+  friend class RulesPolicy;
+  std::shared_ptr<const RulesetSnapshot> snap_;
+  std::unique_ptr<FlowInspector> inspector_;  // null: same database as the previous one
+  // Ruleset dictionary index -> dictionary index of the previous database (flows
+  // still inspected under it after the switch).
+  std::vector<int32_t> dict_of_previous_;
+};
+
+struct DataplaneStats {
+  uint64_t events = 0;           // EvidenceEvents submitted (accepted or lost)
+  uint64_t events_lost = 0;      // the sink's ring was full
+  uint64_t fail_closed = 0;      // flows blocked because evidence could not be written
+  uint64_t adopts = 0;
+  uint64_t orphaned_inspections = 0;  // flows whose detector database was retired twice
+  uint64_t samples_lost = 0;
+};
+
 class RulesPolicy final : public FlowPolicy {
  public:
+  // Dry run (see the file comment).
   static absl::StatusOr<std::unique_ptr<RulesPolicy>> create(
       const RulesPolicyConfig& config, std::vector<RulesVersion> versions,
       std::shared_ptr<const rules::detectors::DetectorSet> set, std::span<const uint8_t> hmac_key,
       OutcomeSink* sink);
+
+  // Dataplane: one policy per worker (control thread; allocates the flow states, the
+  // inspector pool and the first snapshot's resources).
+  static absl::StatusOr<std::unique_ptr<RulesPolicy>> createDataplane(
+      const RulesPolicyConfig& config, const DataplaneWiring& wiring,
+      std::shared_ptr<const RulesetSnapshot> initial, std::span<const uint8_t> hmac_key);
+  ~RulesPolicy() override;
+
+  // Control thread, dataplane mode: resources for `next` on this worker. Call once per
+  // snapshot and worker, in publication order, then hand the result to the worker.
+  absl::StatusOr<std::unique_ptr<PreparedRuleset>> prepare(std::shared_ptr<const RulesetSnapshot> next);
+  // Worker thread, between bursts: switches to `next` (no allocation, lock or wait).
+  // Flows are re-evaluated under it at their next decision point. Returns the previous
+  // version's resources: free them on the control thread after the RCU grace period
+  // (they may hold a retired inspector whose flows this worker no longer touches).
+  std::unique_ptr<PreparedRuleset> adopt(std::unique_ptr<PreparedRuleset> next) noexcept;
+  // The version in force (worker thread, or any thread when the worker is quiescent).
+  const RulesetSnapshot& current() const { return *current_->snap_; }
 
   PolicyAction onPacket(const FlowView& flow, const PacketView& pkt) noexcept override;
   void onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept override;
 
   const FlowInspector& inspector() const { return *inspector_; }
   uint64_t evaluations() const { return evaluations_; }
+  const DataplaneStats& dataplaneStats() const { return dp_stats_; }
 
  private:
   struct FlowState {
     uint32_t gen = 0;
     uint32_t slot = kNoInspectSlot;
+    uint32_t epoch = 0;    // inspector epoch the slot belongs to (dataplane)
     bool active = false;
     bool classified = false;
     bool stopped = false;  // encrypted: inspection released, judged on metadata
+    bool fail_closed = false;  // blocked because evidence could not be written
+    bool recorded = false;     // an EvidenceEvent was submitted for this flow
     std::array<PolicyAction, 2> action{};
+    // Dataplane: the last decision recorded (to submit only changes) and the bytes
+    // that had crossed before it.
+    PolicyAction rec_action = PolicyAction::kAllow;
+    int32_t rec_entry = -1, rec_filing = -1;
+    uint32_t rec_version = 0;   // adopt counter when recorded
+    uint64_t before_bytes[2] = {0, 0};   // [0] client->server, [1] server->client
+    uint64_t last_bytes[2] = {0, 0};     // before the current packet
   };
   struct VersionRt {
+    const rules::eval::Evaluator* ev = nullptr;
+    std::string_view hash;
+    std::span<const int32_t> detector_of;    // ruleset detector index -> DetectorId (or -1)
+    std::span<const int32_t> dictionary_of;  // ruleset dictionary index -> DetectorSet index
+    const rules::eval::CounterSource* counts = nullptr;
+    IndividualCounter* individuals = nullptr;  // null: every hash of the flow is new
+    // Dry run: storage the views above point into.
     RulesVersion v;
-    std::vector<int32_t> detector_of;    // ruleset detector index -> DetectorId (or -1)
-    std::vector<int32_t> dictionary_of;  // ruleset dictionary index -> DetectorSet index
+    std::vector<int32_t> det_store, dict_store;
     rules::eval::InMemoryCounters counters;
-    InMemoryIndividuals individuals;
+    InMemoryIndividuals inds;
   };
   struct Facts {
     rules::eval::FlowFacts f;
     std::array<uint32_t, 64> det{};
     std::array<uint32_t, 64> dict{};
     bool outbound = true;
+    bool sensitive = false;
+    uint32_t distinct = 0;  // distinct keyed hashes in the flow (dataplane: in hashes)
+    std::array<uint64_t, 2 * rules::detectors::kMaxKeyHashes> hashes{};
   };
 
   RulesPolicy() = default;
@@ -127,6 +220,20 @@ class RulesPolicy final : public FlowPolicy {
                               Facts* facts, uint32_t* new_individuals) const;
   void fillFacts(const VersionRt& v, const FlowView& flow, const FlowState& st, Facts* facts) const;
   FlowState& state(const FlowView& flow) noexcept;
+  // The flow's inspection slot under the inspector it started with (null: none).
+  InspectSlot* slotOf(FlowState& st) noexcept;
+  const InspectSlot* slotOf(const FlowState& st) const;
+  FlowInspector* inspectorOf(const FlowState& st) const noexcept;
+  void releaseSlot(FlowState& st) noexcept;
+  void onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept;
+  void onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept;
+  // Dataplane: records a decision if it needs one; returns the action to enforce.
+  PolicyAction decide(const FlowView& flow, FlowState& st, const rules::eval::Decision& d, const Facts& facts,
+                      bool at_end, bool dropping) noexcept;
+  void fillEvent(const FlowView& flow, const FlowState& st, const rules::eval::Decision& d, const Facts& facts,
+                 PolicyAction a, bool at_end, evidence_sink::EvidenceEvent* ev) noexcept;
+  void bindCurrent() noexcept;
+  size_t formatReason(char* buf, size_t cap, const rules::eval::Decision& d) const noexcept;
 
   RulesPolicyConfig config_;
   std::vector<VersionRt> versions_;
@@ -136,6 +243,17 @@ class RulesPolicy final : public FlowPolicy {
   OutcomeSink* sink_ = nullptr;
   uint64_t evaluations_ = 0;
   std::array<char, 4096> logbuf_{};
+  // Dataplane mode.
+  bool dataplane_ = false;
+  DataplaneWiring wiring_;
+  std::vector<uint8_t> hmac_key_;
+  std::unique_ptr<PreparedRuleset> current_;
+  std::unique_ptr<FlowInspector> draining_;  // the previous database's inspector
+  std::span<const int32_t> draining_dict_of_;
+  uint32_t epoch_ = 0;                       // inspector epoch (inspector_ is current)
+  uint32_t version_seq_ = 0;                 // adopts so far
+  std::shared_ptr<const RulesetSnapshot> last_prepared_;  // control thread only
+  DataplaneStats dp_stats_;
 };
 
 }  // namespace xborder::dp
