@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <new>
 
 #include "dataplane/base/counters.h"
@@ -132,6 +133,14 @@ class EngineImpl final : public Engine {
       pool = table_.capacity() < 65536 ? table_.capacity() : 65536;
     }
     frags_.init(kFragCacheSize);
+    judging_ = config_.policy != nullptr && config_.stages == Stages::kClassify;
+    if (judging_ && config_.settle_flows) {
+      settled_.reset(new (std::nothrow) uint8_t[table_.capacity()]());
+      if (!settled_) {
+        if (error) *error = "out of memory for the settled-flow marks";
+        return false;
+      }
+    }
     return ndpi_.init(pool, pool, error);
   }
 
@@ -139,6 +148,9 @@ class EngineImpl final : public Engine {
     if (config_.stages == Stages::kForward) {
       forwardBurst(pkts, n, verdicts);
       return;
+    }
+    if (settled_) {
+      syncEpoch();
     }
     for (uint16_t i = 0; i < n; ++i) {
       verdicts[i] = processOne(pkts[i]);
@@ -194,6 +206,17 @@ class EngineImpl final : public Engine {
       }
     }
   }
+  // A new policy epoch (ruleset swap) unsettles every flow: the mark's tag changes, and
+  // when the 7-bit tag wraps the marks are cleared once (every 127 swaps).
+  void syncEpoch() noexcept {
+    const uint64_t ep = config_.policy->epoch();
+    if (ep == epoch_) return;
+    epoch_ = ep;
+    if (++tag_ > kMaxTag) {
+      tag_ = 1;
+      std::memset(settled_.get(), 0, table_.capacity());
+    }
+  }
   Verdict processOne(const PacketIn& p) noexcept;
   Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner) noexcept;
   void endFlow(FlowEntry* e, EndReason r) noexcept;
@@ -236,6 +259,15 @@ class EngineImpl final : public Engine {
   RelaxedCounter policy_drops_;
   RelaxedCounter policy_blocks_;  // flows newly blocked or held
   RecordFields record_fields_;
+  RelaxedCounter settled_packets_;  // packets of settled flows (policy call skipped)
+  RelaxedCounter settled_flows_;
+  // Per flow slot: (tag << 1) | drops, 0 = not settled. A mark counts only while its tag
+  // is the current one, so an epoch change unsettles every flow without a sweep.
+  static constexpr uint8_t kMaxTag = 127;
+  std::unique_ptr<uint8_t[]> settled_;
+  uint64_t epoch_ = 0;
+  uint8_t tag_ = 1;
+  bool judging_ = false;
 };
 
 Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
@@ -323,6 +355,7 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
     }
     idx = table_.insert(key, h, p.ts_ns);
     flows_created_.add();
+    if (settled_) settled_[idx] = 0;
     FlowEntry& e = table_.at(idx);
     e.client_is_lo = src_is_lo ? 1 : 0;
     e.is_inner = inner ? 1 : 0;
@@ -358,7 +391,19 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
                         (L.proto == kIpProtoUdp && total > config_.ndpi_max_packets_udp);
     ndpi_.feed(&e, p.data + L.l3_offset, p.caplen - L.l3_offset, p.ts_ns / 1000000u, enough);
   }
-  if (config_.policy != nullptr && config_.stages == Stages::kClassify) {
+  if (judging_) {
+    if (settled_) {
+      // Decided-flow fast path: the cached action of a settled flow.
+      const uint8_t mark = settled_[idx];
+      if ((mark >> 1) == tag_) {
+        settled_packets_.add();
+        if ((mark & 1u) != 0) {
+          policy_drops_.add();
+          return Verdict::kDrop;
+        }
+        return Verdict::kForward;
+      }
+    }
     return judge(e, idx, dir, p, L);
   }
   return Verdict::kForward;
@@ -413,6 +458,11 @@ Verdict EngineImpl::judge(FlowEntry& e, uint32_t idx, uint32_t dir, const Packet
     pv.has_seq = tcpSeq(p.data, p.caplen, L, &pv.tcp_seq);
   }
   const PolicyAction a = config_.policy->onPacket(v, pv);
+  if (settled_ && config_.policy->settled(v, a)) {
+    const bool drops = dropsTraffic(a) && config_.inline_mode;
+    settled_[idx] = static_cast<uint8_t>((tag_ << 1) | (drops ? 1u : 0u));
+    settled_flows_.add();
+  }
   const uint8_t before = e.alerted;
   // The flow log's "alerted": an alert or stronger was decided (level kept in the byte).
   if (a >= PolicyAction::kAlert && static_cast<uint8_t>(a) > before) {
@@ -431,7 +481,7 @@ Verdict EngineImpl::judge(FlowEntry& e, uint32_t idx, uint32_t dir, const Packet
 
 void EngineImpl::endFlow(FlowEntry* e, EndReason r) noexcept {
   ndpi_.finishAtEnd(e);
-  const bool judged = config_.policy != nullptr && config_.stages == Stages::kClassify;
+  const bool judged = judging_;
   FlowView v;
   if (judged) {
     fillView(*e, static_cast<uint32_t>(e - &table_.at(0)), &v);
@@ -499,6 +549,8 @@ void EngineImpl::visitCounters(CounterVisitor& v) const {
   v.counter("xborder_flow_records_truncated_total", "worker", wl, flow_records_truncated_.get());
   v.counter("xborder_policy_dropped_packets_total", "worker", wl, policy_drops_.get());
   v.counter("xborder_policy_blocked_flows_total", "worker", wl, policy_blocks_.get());
+  v.counter("xborder_policy_settled_flows_total", "worker", wl, settled_flows_.get());
+  v.counter("xborder_policy_settled_packets_total", "worker", wl, settled_packets_.get());
   v.counter("xborder_ndpi_detections_total", "worker", wl, ndpi_.detections());
   v.counter("xborder_ndpi_giveups_total", "worker", wl, ndpi_.giveups());
   v.counter("xborder_ndpi_packets_total", "worker", wl, ndpi_.packetsFed());

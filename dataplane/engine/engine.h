@@ -73,6 +73,11 @@ struct EngineConfig {
   bool inline_mode = true;
   // Issue 5: RST to both ends when a flow is blocked inline; nullptr = none. Not owned.
   RstInjector* rst = nullptr;
+  // Decided-flow fast path: once the policy says a flow is settled (FlowPolicy::settled),
+  // its later packets skip the policy call (decode, flow lookup, counting and the cached
+  // drop/forward only) until the policy's epoch() changes. false = call the policy on
+  // every packet (benchmarks compare both; results are the same).
+  bool settle_flows = true;
 };
 
 // Receives each finished flow as one JSON line (Suricata EVE "flow" field names,

@@ -1,0 +1,247 @@
+// The engine's decided-flow fast path: once the policy says a flow is settled, its later
+// packets skip the policy (same verdicts, same flow records, counted), and a new policy
+// epoch (ruleset swap) sends every settled flow back to the policy at its next packet.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dataplane/engine/engine.h"
+#include "tests/dataplane/packet_builder.h"
+
+namespace xborder::dp {
+namespace {
+
+using test::Bytes;
+constexpr uint64_t kT0 = 1700000000ull * 1000000000ull;
+
+struct Records : FlowLogSink {
+  std::vector<std::string> lines;
+  void onFlowRecord(std::string_view l) noexcept override { lines.emplace_back(l); }
+};
+
+// Blocks a flow whose client sends "SECRET", alerts on "NOTE"; a flow is settled once
+// blocked, or once its client has sent `settle_after` payload packets (nothing more to
+// inspect). `verdict_for_epoch` overrides the action under a given epoch (a new ruleset).
+struct SettlingPolicy : FlowPolicy {
+  uint32_t settle_after = 1;
+  uint64_t epoch_value = 0;
+  std::map<uint64_t, PolicyAction> verdict_for_epoch;
+  std::map<uint32_t, PolicyAction> action;     // by flow slot
+  std::map<uint32_t, uint32_t> payloads;       // client payload packets seen, by slot
+  uint32_t calls = 0;
+  uint32_t ends = 0;
+
+  PolicyAction onPacket(const FlowView& f, const PacketView& p) noexcept override {
+    ++calls;
+    PolicyAction& a = action[f.flow_index];
+    if (p.dir == 0 && p.payload_len > 0) {
+      ++payloads[f.flow_index];
+      const std::string pl(reinterpret_cast<const char*>(p.payload), p.payload_len);
+      if (pl.find("SECRET") != std::string::npos) a = PolicyAction::kBlock;
+      if (pl.find("NOTE") != std::string::npos && a < PolicyAction::kAlert) a = PolicyAction::kAlert;
+    }
+    if (auto it = verdict_for_epoch.find(epoch_value); it != verdict_for_epoch.end()) a = it->second;
+    return a;
+  }
+  bool settled(const FlowView& f, PolicyAction a) const noexcept override {
+    if (dropsTraffic(a)) return true;
+    auto it = payloads.find(f.flow_index);
+    return it != payloads.end() && it->second >= settle_after;
+  }
+  uint64_t epoch() const noexcept override { return epoch_value; }
+  void onFlowEnd(const FlowView& f, FlowLogFields* log) noexcept override {
+    ++ends;
+    const PolicyAction a = action[f.flow_index];
+    if (log) {
+      log->append(std::string(R"("verdict":{"action":")") + kPolicyActionNames[static_cast<int>(a)] + "\"}");
+    }
+    action.erase(f.flow_index);
+    payloads.erase(f.flow_index);
+  }
+};
+
+struct CountingRst : RstInjector {
+  int calls = 0;
+  void resetBoth(const FlowView&, const PacketView&) noexcept override { ++calls; }
+};
+
+struct CounterMap : CounterVisitor {
+  std::map<std::string, uint64_t> v;
+  void counter(std::string_view name, std::string_view, std::string_view, uint64_t value) override {
+    v[std::string(name)] += value;
+  }
+};
+
+class EngineSettledTest : public ::testing::Test {
+ protected:
+  void make(bool settle, bool inline_mode = true) {
+    EngineConfig cfg;
+    cfg.flow_capacity = 256;
+    cfg.policy = &policy_;
+    cfg.inline_mode = inline_mode;
+    cfg.rst = &rst_;
+    cfg.settle_flows = settle;
+    std::string err;
+    engine_ = Engine::create(cfg, &records_, &err);
+    ASSERT_NE(engine_, nullptr) << err;
+  }
+  Verdict send(const Bytes& f, uint64_t ts) {
+    PacketIn p;
+    p.data = f.data();
+    p.caplen = p.wirelen = static_cast<uint32_t>(f.size());
+    p.ts_ns = ts;
+    Verdict v;
+    engine_->processBurst(&p, 1, &v);
+    return v;
+  }
+  // A TCP session whose client sends each request in its own segment.
+  std::vector<Verdict> session(uint16_t port, const std::vector<std::string>& reqs, uint64_t* t) {
+    std::vector<Verdict> out;
+    std::string req;
+    for (const auto& r : reqs) req += r;
+    for (const auto& f : test::tcpSession(test::kA, test::kB, port, 80, req, "HTTP/1.1 200 OK\r\n\r\n")) {
+      out.push_back(send(f, *t += 1000));
+    }
+    return out;
+  }
+  std::map<std::string, uint64_t> counters() {
+    CounterMap m;
+    engine_->visitCounters(m);
+    return m.v;
+  }
+  SettlingPolicy policy_;
+  CountingRst rst_;
+  Records records_;
+  std::unique_ptr<Engine> engine_;
+};
+
+// The same traffic with and without the fast path: same verdicts, flow records and drop
+// counts; with it, the policy is called only until each flow settles.
+TEST_F(EngineSettledTest, SameResultsWithFewerPolicyCalls) {
+  struct Run {
+    std::vector<Verdict> verdicts;
+    std::vector<std::string> records;
+    std::map<std::string, uint64_t> counters;
+    uint32_t calls;
+    int rsts;
+  };
+  auto run = [&](bool settle) {
+    policy_ = SettlingPolicy{};
+    rst_ = CountingRst{};
+    records_.lines.clear();
+    make(settle);
+    uint64_t t = kT0;
+    Run r;
+    for (uint16_t port = 40000; port < 40006; ++port) {
+      const std::string body = port % 3 == 0 ? "POST /x HTTP/1.1\r\n\r\nSECRET"
+                               : port % 3 == 1 ? "POST /n HTTP/1.1\r\n\r\nNOTE"
+                                               : "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+      for (Verdict v : session(port, {body}, &t)) r.verdicts.push_back(v);
+    }
+    engine_->flushAll(t + 1000);
+    r.records = records_.lines;
+    r.counters = counters();
+    r.calls = policy_.calls;
+    r.rsts = rst_.calls;
+    return r;
+  };
+  const Run slow = run(false);
+  const Run fast = run(true);
+  EXPECT_EQ(fast.verdicts, slow.verdicts);
+  EXPECT_EQ(fast.records, slow.records);
+  EXPECT_EQ(fast.rsts, slow.rsts);
+  EXPECT_EQ(fast.rsts, 2);  // two SECRET flows
+  EXPECT_EQ(fast.counters.at("xborder_policy_dropped_packets_total"),
+            slow.counters.at("xborder_policy_dropped_packets_total"));
+  EXPECT_GT(fast.counters.at("xborder_policy_dropped_packets_total"), 0u);
+  EXPECT_EQ(slow.counters.at("xborder_policy_settled_packets_total"), 0u);
+  EXPECT_EQ(fast.counters.at("xborder_policy_settled_flows_total"), 6u);
+  // Every packet either reached the policy or took the fast path.
+  EXPECT_EQ(fast.calls + fast.counters.at("xborder_policy_settled_packets_total"), slow.calls);
+  EXPECT_LT(fast.calls, slow.calls);
+  for (const auto& rec : fast.records) EXPECT_NE(rec.find(R"("verdict":{"action":)"), std::string::npos) << rec;
+}
+
+TEST_F(EngineSettledTest, BlockedFlowDroppedWithoutAskingThePolicyAgain) {
+  make(true);
+  uint64_t t = kT0;
+  const auto v = session(40000, {"POST /x HTTP/1.1\r\n\r\nSECRET"}, &t);
+  // Handshake forwarded; the request (packet 4) and everything after it dropped.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(v[i], Verdict::kForward) << i;
+  for (size_t i = 3; i < v.size(); ++i) EXPECT_EQ(v[i], Verdict::kDrop) << i;
+  EXPECT_EQ(policy_.calls, 4u);  // nothing after the decision
+  EXPECT_EQ(rst_.calls, 1);
+  const auto c = counters();
+  EXPECT_EQ(c.at("xborder_policy_settled_packets_total"), v.size() - 4);
+  EXPECT_EQ(c.at("xborder_policy_dropped_packets_total"), v.size() - 3);
+}
+
+TEST_F(EngineSettledTest, TapModeSettledFlowsForward) {
+  make(true, /*inline_mode=*/false);
+  uint64_t t = kT0;
+  const auto v = session(40000, {"POST /x HTTP/1.1\r\n\r\nSECRET"}, &t);
+  for (auto x : v) EXPECT_EQ(x, Verdict::kForward);
+  EXPECT_EQ(policy_.calls, 4u);
+  EXPECT_EQ(rst_.calls, 0);
+  EXPECT_GT(counters().at("xborder_policy_settled_packets_total"), 0u);
+}
+
+// A new epoch (ruleset swap): the settled flow is judged again at its next packet and the
+// new action applies from there.
+TEST_F(EngineSettledTest, NewEpochSendsSettledFlowsBackToThePolicy) {
+  make(true);
+  uint64_t t = kT0;
+  const auto pkts = test::tcpSession(test::kA, test::kB, 40000, 80, "GET / HTTP/1.1\r\n\r\n",
+                                     "HTTP/1.1 200 OK\r\n\r\n");
+  ASSERT_GE(pkts.size(), 8u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_EQ(send(pkts[i], t += 1000), Verdict::kForward);
+  const uint32_t calls = policy_.calls;
+  EXPECT_EQ(send(pkts[5], t += 1000), Verdict::kForward);
+  EXPECT_EQ(policy_.calls, calls);  // settled after the request
+  policy_.epoch_value = 7;
+  policy_.verdict_for_epoch[7] = PolicyAction::kBlock;
+  EXPECT_EQ(send(pkts[6], t += 1000), Verdict::kDrop);
+  EXPECT_EQ(policy_.calls, calls + 1);
+  EXPECT_EQ(send(pkts[7], t += 1000), Verdict::kDrop);
+  EXPECT_EQ(policy_.calls, calls + 1);  // settled again, as blocked
+}
+
+// The per-slot marks carry a 7-bit tag: after exactly 127 epoch changes the tag repeats,
+// so the marks must have been cleared, not matched.
+TEST_F(EngineSettledTest, EpochTagWrapDoesNotReviveOldMarks) {
+  make(true);
+  uint64_t t = kT0;
+  const auto pkts = test::tcpSession(test::kA, test::kB, 40000, 80, "GET / HTTP/1.1\r\n\r\n",
+                                     "HTTP/1.1 200 OK\r\n\r\n");
+  for (size_t i = 0; i < 5; ++i) send(pkts[i], t += 1000);
+  uint32_t calls = policy_.calls;
+  send(pkts[5], t += 1000);
+  ASSERT_EQ(policy_.calls, calls);  // settled
+  // Unrelated traffic drives 127 epoch changes without touching the flow.
+  const Bytes other = test::tcpSession(test::kB, test::kA, 50000, 443, "", "")[0];
+  for (int i = 1; i <= 127; ++i) {
+    policy_.epoch_value = static_cast<uint64_t>(i);
+    send(other, t += 1000);
+  }
+  calls = policy_.calls;
+  send(pkts[6], t += 1000);
+  EXPECT_EQ(policy_.calls, calls + 1);
+}
+
+// A slot freed by a finished flow and reused by a new one starts unsettled.
+TEST_F(EngineSettledTest, NewFlowInAReusedSlotIsNotSettled) {
+  make(true);
+  uint64_t t = kT0;
+  session(40000, {"POST /x HTTP/1.1\r\n\r\nSECRET"}, &t);
+  engine_->flushAll(t);
+  ASSERT_EQ(policy_.ends, 1u);
+  const uint32_t calls = policy_.calls;
+  const auto v = session(40000, {"GET / HTTP/1.1\r\n\r\n"}, &t);
+  for (auto x : v) EXPECT_EQ(x, Verdict::kForward);
+  EXPECT_GE(policy_.calls, calls + 4);  // the handshake and request reached the policy
+}
+
+}  // namespace
+}  // namespace xborder::dp
