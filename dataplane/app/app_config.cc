@@ -50,7 +50,9 @@ class Parser {
       return error(root, "(top level)", "expected a mapping of sections");
     }
     XB_RETURN_IF_ERROR(checkKeys(root, "", {"mode", "ports", "workers", "mempool", "queues",
-                                            "flows", "policy", "log", "mtu"}));
+                                            "flows", "policy", "log", "mtu", "ruleset",
+                                            "hmac_key", "evidence", "counters", "inspect",
+                                            "anomaly", "control"}));
     for (auto it = root.begin(); it != root.end(); ++it) {
       const std::string k = it->first.Scalar();
       const YAML::Node& v = it->second;
@@ -77,6 +79,27 @@ class Parser {
         XB_RETURN_IF_ERROR(parsePolicy(v, c));
       } else if (k == "log") {
         XB_RETURN_IF_ERROR(parseLog(v, c));
+      } else if (k == "ruleset") {
+        XB_RETURN_IF_ERROR(path(v, "ruleset", c.enforce.ruleset, c.enforce.ruleset_where));
+      } else if (k == "hmac_key") {
+        XB_RETURN_IF_ERROR(path(v, "hmac_key", c.enforce.hmac_key, c.enforce.hmac_key_where));
+      } else if (k == "evidence") {
+        XB_RETURN_IF_ERROR(parseEvidence(v, c.enforce));
+      } else if (k == "counters") {
+        XB_RETURN_IF_ERROR(parseCounters(v, c.enforce));
+      } else if (k == "inspect") {
+        XB_RETURN_IF_ERROR(expectMap(v, "inspect"));
+        XB_RETURN_IF_ERROR(checkKeys(v, "inspect", {"flows", "budget"}));
+        XB_RETURN_IF_ERROR(optUint(v, "inspect", "flows", 1, 1u << 24, c.enforce.inspect_flows));
+        XB_RETURN_IF_ERROR(
+            optUint(v, "inspect", "budget", 64, 1u << 30, c.enforce.inspect_budget));
+      } else if (k == "anomaly") {
+        XB_RETURN_IF_ERROR(parseAnomaly(v, c.enforce));
+      } else if (k == "control") {
+        XB_RETURN_IF_ERROR(expectMap(v, "control"));
+        XB_RETURN_IF_ERROR(checkKeys(v, "control", {"socket"}));
+        XB_RETURN_IF_ERROR(optString(v, "control", "socket", c.enforce.control_socket));
+        if (c.enforce.control_socket == "none") c.enforce.control_socket.clear();
       }
     }
     return crossCheck(root, c);
@@ -333,6 +356,76 @@ class Parser {
     return optString(v, "log", "prometheus_bind", c.prometheus_bind);
   }
 
+  absl::Status path(const YAML::Node& v, const std::string& key, std::string& out,
+                    ConfigLocation& where) const {
+    if (!v.IsScalar() || v.Scalar().empty()) {
+      return error(v, key, "expected a file path");
+    }
+    out = v.Scalar();
+    where = locate(file_, v, key);
+    return absl::OkStatus();
+  }
+
+  absl::Status parseEvidence(const YAML::Node& v, EnforceConfig& e) const {
+    XB_RETURN_IF_ERROR(expectMap(v, "evidence"));
+    XB_RETURN_IF_ERROR(
+        checkKeys(v, "evidence", {"log", "fail_policy", "ring_slots", "checkpoint_interval"}));
+    if (const YAML::Node l = v["log"]) {
+      XB_RETURN_IF_ERROR(path(l, "evidence.log", e.evidence_log, e.evidence_log_where));
+    }
+    if (const YAML::Node f = v["fail_policy"]) {
+      const std::string s = f.IsScalar() ? f.Scalar() : "";
+      if (s == "closed") {
+        e.fail_closed = true;
+      } else if (s == "open") {
+        e.fail_closed = false;
+      } else {
+        return error(f, "evidence.fail_policy",
+                     absl::StrCat("unknown policy '", s, "' (expected closed or open)"));
+      }
+    }
+    XB_RETURN_IF_ERROR(optUint(v, "evidence", "ring_slots", 64, 1u << 20, e.evidence_ring));
+    if (const YAML::Node r = v["ring_slots"]; r && (e.evidence_ring & (e.evidence_ring - 1))) {
+      return error(r, "evidence.ring_slots", "must be a power of two");
+    }
+    return optUint(v, "evidence", "checkpoint_interval", 0, 86400, e.checkpoint_interval_s);
+  }
+
+  absl::Status parseCounters(const YAML::Node& v, EnforceConfig& e) const {
+    XB_RETURN_IF_ERROR(expectMap(v, "counters"));
+    XB_RETURN_IF_ERROR(checkKeys(v, "counters", {"snapshot", "merge_interval_ms", "capacity"}));
+    XB_RETURN_IF_ERROR(optString(v, "counters", "snapshot", e.counters_snapshot));
+    XB_RETURN_IF_ERROR(
+        optUint(v, "counters", "merge_interval_ms", 10, 3600000, e.counters_merge_ms));
+    return optUint(v, "counters", "capacity", 64, 1u << 24, e.counters_capacity);
+  }
+
+  absl::Status parseAnomaly(const YAML::Node& v, EnforceConfig& e) const {
+    XB_RETURN_IF_ERROR(expectMap(v, "anomaly"));
+    XB_RETURN_IF_ERROR(checkKeys(v, "anomaly",
+                                 {"enabled", "interval", "warmup_intervals", "spike_multiple",
+                                  "spike_min_bytes", "bulk_bytes", "inbound_response_bytes",
+                                  "learning", "cooldown"}));
+    const char* p = "anomaly";
+    XB_RETURN_IF_ERROR(optBool(v, p, "enabled", e.anomaly));
+    XB_RETURN_IF_ERROR(optUint(v, p, "interval", 1, 86400, e.anomaly_interval_s));
+    XB_RETURN_IF_ERROR(optUint(v, p, "warmup_intervals", 0, 100000, e.anomaly_warmup_intervals));
+    if (const YAML::Node m = v["spike_multiple"]) {
+      double d = 0;
+      if (!m.IsScalar() || !absl::SimpleAtod(m.Scalar(), &d) || !(d > 1.0) || d > 1e6) {
+        return error(m, "anomaly.spike_multiple", "expected a number above 1");
+      }
+      e.anomaly_spike_multiple = d;
+    }
+    constexpr uint64_t kMaxBytes = uint64_t{1} << 50;
+    XB_RETURN_IF_ERROR(optUint(v, p, "spike_min_bytes", 0, kMaxBytes, e.anomaly_spike_min_bytes));
+    XB_RETURN_IF_ERROR(optUint(v, p, "bulk_bytes", 1, kMaxBytes, e.anomaly_bulk_bytes));
+    XB_RETURN_IF_ERROR(optUint(v, p, "inbound_response_bytes", 1, kMaxBytes,
+                               e.anomaly_inbound_response_bytes));
+    XB_RETURN_IF_ERROR(optUint(v, p, "learning", 0, 366u * 86400, e.anomaly_learning_s));
+    return optUint(v, p, "cooldown", 0, 86400, e.anomaly_cooldown_s);
+  }
+
   // Rules that span keys: a port in one pair only, both sides of an inline pair.
   absl::Status crossCheck(const YAML::Node& root, const AppConfig& c) const {
     std::set<std::string> used;
@@ -439,13 +532,20 @@ Options:
   --duration S           stop after S seconds (benchmark runs) and report packets/s
   --stage STAGE          classify (default), track (decode + flow table, no nDPI) or
                          forward (no decode): for benchmarks only
+  --ruleset FILE         enforce this compiled negative list (xborder-rulec output;
+                         overrides `ruleset:`); needs an evidence log
+  --evidence-log DIR     evidence log made by `xborder-evidence init` (evidence.log)
+  --control-socket PATH  unix socket for `xborder-dataplane-ctl reload [FILE]`
+                         (control.socket; default /run/xborder/dataplane.sock; none = off)
   --stats-interval S     print counters every S seconds (0 = only at exit)
   --prometheus PORT      serve counters in Prometheus text format on 127.0.0.1:PORT
                          (0 = off; log.prometheus_bind changes the address)
   --help                 this text
 
 Without --config: ports 0 (inside) and 1 (outside) are one inline pair, one worker
-per lcore after the main one, flow log to flows.json. Without free hugepages, and
+per lcore after the main one, flow log to flows.json. Without a ruleset every flow is
+forwarded and classified; with one, block/hold drop the flow (inline) and send TCP
+RST to both ends, every decision goes to the evidence log, SIGHUP reloads the ruleset. Without free hugepages, and
 unless --no-huge, -m or --socket-mem is given, --no-huge is added.
 
 Example:
@@ -533,6 +633,23 @@ absl::StatusOr<CliResult> parseAppArgs(const std::vector<std::string>& args) {
         return need("classify, track or forward");
       }
       ++i;
+    } else if (a == "--ruleset") {
+      if (!has_value || args[i + 1].empty()) {
+        return need("a compiled ruleset file");
+      }
+      c.enforce.ruleset = args[++i];
+      c.enforce.ruleset_where = ConfigLocation{"", 0, 0, "--ruleset"};
+    } else if (a == "--evidence-log") {
+      if (!has_value || args[i + 1].empty()) {
+        return need("an evidence log directory");
+      }
+      c.enforce.evidence_log = args[++i];
+      c.enforce.evidence_log_where = ConfigLocation{"", 0, 0, "--evidence-log"};
+    } else if (a == "--control-socket") {
+      if (!has_value || args[i + 1].empty()) {
+        return need("a socket path (or none)");
+      }
+      c.enforce.control_socket = args[++i] == "none" ? "" : args[i];
     } else if (a == "--stats-interval") {
       if (!has_value || !parseUintArg(args[i + 1], 86400, c.stats_interval_s)) {
         return need("a number of seconds (0..86400)");
@@ -548,6 +665,12 @@ absl::StatusOr<CliResult> parseAppArgs(const std::vector<std::string>& args) {
     } else {
       return absl::InvalidArgumentError(absl::StrCat("unknown option '", a, "' (try --help)"));
     }
+  }
+  if (!c.enforce.ruleset.empty() && c.enforce.evidence_log.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(c.enforce.ruleset_where.prefix(),
+                     "needs evidence.log or --evidence-log (every decision is recorded; "
+                     "create one with xborder-evidence init --log DIR)"));
   }
   // A tap-mode file with single-port pairs cannot be switched to inline by --mode.
   if (c.mode == Mode::kInline) {

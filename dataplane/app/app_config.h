@@ -42,6 +42,44 @@ struct PortPairConfig {
   std::optional<PortRef> outside;  // optional in tap mode only (a single mirror port)
 };
 
+// Issue 5: the negative list and everything that enforces it (docs/deployment.md
+// section 12). Without `ruleset` none of it runs: forward + classify + flow log.
+struct EnforceConfig {
+  std::string ruleset;  // compiled ruleset (xborder-rulec output; geo is embedded)
+  ConfigLocation ruleset_where;
+  // Key for the keyed hashes of identifiers (distinct individuals). "" = <evidence.log>/
+  // keys/hmac.key, created (32 random bytes, 0600) when absent; a named file must exist.
+  std::string hmac_key;
+  ConfigLocation hmac_key_where;
+  // Evidence log directory, made by `xborder-evidence init`; required with a ruleset
+  // (an absent directory is refused: the keys are the operator's to create).
+  std::string evidence_log;
+  ConfigLocation evidence_log_where;
+  bool fail_closed = true;             // evidence.fail_policy: closed | open
+  uint32_t evidence_ring = 4096;       // per-worker event ring slots (power of two)
+  uint32_t checkpoint_interval_s = 60;  // signed checkpoint over synced records; 0 = off
+  // Cumulative counters: "" = in memory only (a restart starts the year again).
+  std::string counters_snapshot;
+  uint32_t counters_merge_ms = 1000;  // merge shards + poll crossings + snapshot
+  uint32_t counters_capacity = 4096;  // rows per shard and in the store
+  // Payload inspection (content detectors): flows scanned at once per worker, and
+  // bytes per flow and direction.
+  uint32_t inspect_flows = 4096;
+  uint32_t inspect_budget = 1u << 20;
+  // Abnormal-flow monitor (dataplane/anomaly), seconds / bytes.
+  bool anomaly = true;
+  uint32_t anomaly_interval_s = 60;
+  uint32_t anomaly_warmup_intervals = 30;
+  double anomaly_spike_multiple = 5.0;
+  uint64_t anomaly_spike_min_bytes = uint64_t{10} << 20;
+  uint64_t anomaly_bulk_bytes = uint64_t{100} << 20;
+  uint64_t anomaly_inbound_response_bytes = uint64_t{50} << 20;
+  uint32_t anomaly_learning_s = 86400;
+  uint32_t anomaly_cooldown_s = 600;
+  // Unix socket for `reload [PATH]` (xborder-dataplane-ctl); "" = none.
+  std::string control_socket = "/run/xborder/dataplane.sock";
+};
+
 struct AppConfig {
   std::string source_file;  // empty when running on defaults
 
@@ -80,6 +118,8 @@ struct AppConfig {
   uint32_t stats_interval_s = 0;        // 0: print only at exit
   uint16_t prometheus_port = 0;         // 0: off
   std::string prometheus_bind = "127.0.0.1";
+
+  EnforceConfig enforce;
 
   // Command line only.
   uint32_t exit_on_idle_ms = 0;  // 0: run until a signal

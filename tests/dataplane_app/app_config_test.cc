@@ -101,8 +101,9 @@ TEST(AppConfig, TopLevelMustBeMapping) {
 
 TEST(AppConfig, UnknownTopLevelKey) {
   EXPECT_EQ(errorOf("mode: inline\nport: []\n"),
-            "config.yaml:2:1: port: unknown key (expected one of: flows, log, mempool, mode, "
-            "mtu, policy, ports, queues, workers)");
+            "config.yaml:2:1: port: unknown key (expected one of: anomaly, control, counters, "
+            "evidence, flows, hmac_key, inspect, log, mempool, mode, mtu, policy, ports, "
+            "queues, ruleset, workers)");
 }
 
 TEST(AppConfig, UnknownNestedKey) {
@@ -355,8 +356,9 @@ TEST(AppArgs, ConfigErrorPropagates) {
   auto r = parseAppArgs({"--config", path});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().message(),
-            path + ":2:1: bogus: unknown key (expected one of: flows, log, mempool, mode, mtu, "
-                   "policy, ports, queues, workers)");
+            path + ":2:1: bogus: unknown key (expected one of: anomaly, control, counters, "
+                   "evidence, flows, hmac_key, inspect, log, mempool, mode, mtu, policy, "
+                   "ports, queues, ruleset, workers)");
   std::remove(path.c_str());
 }
 
@@ -371,6 +373,89 @@ TEST(AppArgs, Errors) {
             "unknown option '--frobnicate' (try --help)");
   EXPECT_EQ(parseAppArgs({"--duration", "-1"}).status().message(),
             "--duration needs a positive number of seconds");
+}
+
+TEST(EnforceConfig, DefaultsMeanNoRuleset) {
+  absl::StatusOr<AppConfig> c = parseConfig("", "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->enforce.ruleset.empty());
+  EXPECT_TRUE(c->enforce.fail_closed);
+  EXPECT_EQ(c->enforce.control_socket, "/run/xborder/dataplane.sock");
+}
+
+TEST(EnforceConfig, EveryKeyParses) {
+  const char* yaml = R"(ruleset: /etc/xborder/list.pb
+hmac_key: /etc/xborder/hmac.key
+evidence: {log: /var/lib/xborder/evidence, fail_policy: open, ring_slots: 1024, checkpoint_interval: 5}
+counters: {snapshot: /var/lib/xborder/counters.bin, merge_interval_ms: 250, capacity: 8192}
+inspect: {flows: 100, budget: 65536}
+anomaly: {enabled: false, interval: 10, warmup_intervals: 3, spike_multiple: 2.5, spike_min_bytes: 0,
+          bulk_bytes: 1000, inbound_response_bytes: 2000, learning: 0, cooldown: 1}
+control: {socket: none}
+)";
+  absl::StatusOr<AppConfig> c = parseConfig(yaml, "config.yaml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  const EnforceConfig& e = c->enforce;
+  EXPECT_EQ(e.ruleset, "/etc/xborder/list.pb");
+  EXPECT_EQ(e.ruleset_where.prefix(), "config.yaml:1:10: ruleset: ");
+  EXPECT_EQ(e.hmac_key, "/etc/xborder/hmac.key");
+  EXPECT_EQ(e.evidence_log, "/var/lib/xborder/evidence");
+  EXPECT_FALSE(e.fail_closed);
+  EXPECT_EQ(e.evidence_ring, 1024u);
+  EXPECT_EQ(e.checkpoint_interval_s, 5u);
+  EXPECT_EQ(e.counters_snapshot, "/var/lib/xborder/counters.bin");
+  EXPECT_EQ(e.counters_merge_ms, 250u);
+  EXPECT_EQ(e.counters_capacity, 8192u);
+  EXPECT_EQ(e.inspect_flows, 100u);
+  EXPECT_EQ(e.inspect_budget, 65536u);
+  EXPECT_FALSE(e.anomaly);
+  EXPECT_EQ(e.anomaly_interval_s, 10u);
+  EXPECT_EQ(e.anomaly_warmup_intervals, 3u);
+  EXPECT_DOUBLE_EQ(e.anomaly_spike_multiple, 2.5);
+  EXPECT_EQ(e.anomaly_spike_min_bytes, 0u);
+  EXPECT_EQ(e.anomaly_bulk_bytes, 1000u);
+  EXPECT_EQ(e.anomaly_inbound_response_bytes, 2000u);
+  EXPECT_EQ(e.anomaly_learning_s, 0u);
+  EXPECT_EQ(e.anomaly_cooldown_s, 1u);
+  EXPECT_TRUE(e.control_socket.empty());
+}
+
+TEST(EnforceConfig, ErrorsHavePositions) {
+  EXPECT_EQ(errorOf("evidence: {log: /x, fail_policy: ajar}\n"),
+            "config.yaml:1:34: evidence.fail_policy: unknown policy 'ajar' (expected closed or open)");
+  EXPECT_EQ(errorOf("evidence:\n  ring_slots: 1000\n"),
+            "config.yaml:2:15: evidence.ring_slots: must be a power of two");
+  EXPECT_EQ(errorOf("anomaly: {spike_multiple: 0.5}\n"),
+            "config.yaml:1:27: anomaly.spike_multiple: expected a number above 1");
+  EXPECT_EQ(errorOf("ruleset: [a, b]\n"), "config.yaml:1:10: ruleset: expected a file path");
+  EXPECT_EQ(errorOf("counters: {merge_interval_ms: 1}\n"),
+            "config.yaml:1:31: counters.merge_interval_ms: value 1 out of range [10, 3600000]");
+  EXPECT_EQ(errorOf("control: {path: /x}\n"),
+            "config.yaml:1:11: control.path: unknown key (expected one of: socket)");
+}
+
+TEST(EnforceConfig, RulesetNeedsAnEvidenceLog) {
+  const std::string path = ::testing::TempDir() + "/app_enforce.yaml";
+  {
+    std::ofstream f(path);
+    f << "mode: inline\nruleset: list.pb\n";
+  }
+  auto r = parseAppArgs({"--config", path});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            path + ":2:10: ruleset: needs evidence.log or --evidence-log (every decision is "
+                   "recorded; create one with xborder-evidence init --log DIR)");
+  auto ok = parseAppArgs({"--config", path, "--evidence-log", "/tmp/ev"});
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->config.enforce.evidence_log, "/tmp/ev");
+  auto cli = parseAppArgs({"--ruleset", "other.pb", "--config", path, "--evidence-log", "/e",
+                           "--control-socket", "/tmp/c.sock"});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  EXPECT_EQ(cli->config.enforce.ruleset, "other.pb");  // the flag overrides the file
+  EXPECT_EQ(cli->config.enforce.control_socket, "/tmp/c.sock");
+  EXPECT_EQ(parseAppArgs({"--ruleset"}).status().message(),
+            "--ruleset needs a compiled ruleset file");
+  std::remove(path.c_str());
 }
 
 TEST(AppArgs, Help) {
