@@ -18,7 +18,16 @@ usage:
   e2e_tool.py threshold-stream OUT --flows N --ids-per-flow K --gap-ms MS [--first F] [--start-port P]
       write a paced pcap stream to OUT (a file or a FIFO): N TCP flows from the bulk tenant
       198.18.93.10 to 203.0.113.200:80, each an HTTP POST with K new resident IDs, one flow
-      every MS milliseconds (the sleep happens between flows, so a FIFO reader sees them paced)
+      every MS milliseconds (the sleep happens between flows, so a FIFO reader sees them paced);
+      prints one JSON line per flow {"src_port", "ids_total", "written_unix_nanos"}
+  e2e_tool.py reload-run FIFO CTL SOCKET A.pb B.pb BAD.pb --swaps N --gap-ms MS --out TIMELINE.json
+      traffic and swaps at once: a thread writes flows to FIFO (a POST with 5 IDs and the
+      E2E-EXPORT keyword, alternately from the filed and the unfiled tenant, one every MS ms)
+      while the main thread runs `CTL --socket SOCKET reload A|B` N times, alternating, and
+      once, half way, `reload BAD.pb` (must answer ERROR and leave the version in force);
+      TIMELINE.json: the flows (src port, tenant, write time) and the swaps (request and reply
+      times, version, switch_ms)
+  e2e_tool.py pcap-stats FILE    {"frames": n, "rst": n (TCP RST set), "tcp_ports": {dst port: n}}
 """
 import hashlib
 import json
@@ -231,6 +240,7 @@ class Stream:
         self.f = f
         self.t = time.time()
         self.ip_id = 0
+        self.count = 0
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
 
     def tcp(self, src, sport, dst, dport, seq, ack, flags, payload=b""):
@@ -241,6 +251,7 @@ class Stream:
         hdr = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(seg), self.ip_id, 0x4000, 64, 6, 0, ip4(src), ip4(dst))
         hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
         frame = self.MAC_SERVER + self.MAC_CLIENT + b"\x08\x00" + hdr + seg
+        self.count += 1
         self.t += 0.0001
         sec = int(self.t)
         self.f.write(struct.pack("<IIII", sec, int((self.t - sec) * 1e6), len(frame), len(frame)) + frame)
@@ -263,24 +274,131 @@ class Stream:
         self.tcp(cli, cport, srv, 80, c, s, FIN | ACK)
 
 
+class PacedWriter:
+    """A pcap Stream whose frames reach the file (or FIFO) one flow at a time."""
+
+    def __init__(self, path):
+        self.raw = open(path, "wb", buffering=0)
+        self.buf = []
+        self.stream = Stream(self)
+        self.flush()
+
+    @property
+    def frames(self):
+        return self.stream.count
+
+    def write(self, b):
+        self.buf.append(b)
+
+    def flush(self):
+        self.raw.write(b"".join(self.buf))
+        self.buf.clear()
+        return time.time_ns()
+
+    def close(self):
+        self.raw.close()
+
+
 def threshold_stream(out, flows, per_flow, gap_ms, first, start_port):
-    with open(out, "wb", buffering=0) as raw:
-        buf = []
+    w = PacedWriter(out)
+    for k in range(flows):
+        body = ids_body(first + k * per_flow, per_flow, keyword=False)
+        w.stream.client_post("198.18.93.10", start_port + k, "203.0.113.200", body)
+        t = w.flush()
+        print(json.dumps({"src_port": start_port + k, "ids_total": (k + 1) * per_flow, "written_unix_nanos": t}),
+              flush=True)
+        if gap_ms:
+            time.sleep(gap_ms / 1000.0)
+    w.close()
 
-        class W:
-            def write(self, b):
-                buf.append(b)
 
-        st = Stream(W())
-        raw.write(b"".join(buf))
-        buf.clear()
-        for k in range(flows):
-            st.client_post("198.18.93.10", start_port + k, "203.0.113.200",
-                           ids_body(first + k * per_flow, per_flow, keyword=False))
-            raw.write(b"".join(buf))
-            buf.clear()
-            if gap_ms:
-                time.sleep(gap_ms / 1000.0)
+def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
+    import subprocess
+    w = PacedWriter(fifo)
+    flows = []
+    done = threading.Event()
+    tenants = [("198.18.91.10", "T-E2E-FILED"), ("198.18.92.10", "T-E2E-UNFILED")]
+
+    def traffic():
+        k = 0
+        tail = None
+        while True:
+            if done.is_set():
+                tail = tail if tail is not None else k + 20  # a few flows after the last swap
+                if k >= tail:
+                    break
+            src, tenant = tenants[k % 2]
+            port = 20000 + k
+            w.stream.client_post(src, port, "203.0.113.200", ids_body(k * 5, 5, keyword=True))
+            frames_before = w.frames
+            t = w.flush()
+            flows.append({"src_port": port, "tenant": tenant, "written_unix_nanos": t,
+                          "frames": w.frames - frames_before})
+            k += 1
+            time.sleep(gap_ms / 1000.0)
+        w.close()
+
+    th = threading.Thread(target=traffic)
+    th.start()
+    out_swaps, bad_reload = [], {}
+
+    def ctl_cmd(*args):
+        t0 = time.time_ns()
+        p = subprocess.run([ctl, "--socket", sock, *args], capture_output=True, text=True, timeout=30)
+        return t0, time.time_ns(), p.returncode, (p.stdout + p.stderr).strip()
+
+    initial = None
+    for _ in range(600):  # the control socket comes up after EAL and the ruleset load
+        _, _, rc, text = ctl_cmd("status")
+        if rc == 0:
+            initial = text
+            break
+        time.sleep(0.05)
+
+    for i in range(swaps):
+        if i == swaps // 2:
+            t0, t1, rc, text = ctl_cmd("reload", bad)
+            _, _, src, stext = ctl_cmd("status")
+            bad_reload = {"rc": rc, "reply": text, "status_after": stext, "status_rc": src}
+        path = ruleset_b if i % 2 == 0 else ruleset_a
+        t0, t1, rc, text = ctl_cmd("reload", path)
+        f = text.split()
+        rec = {"request_unix_nanos": t0, "reply_unix_nanos": t1, "rc": rc, "reply": text, "path": path}
+        if rc == 0 and len(f) >= 4 and f[0] == "OK" and f[1] == "version":
+            rec["version"] = f[2]
+            if "switch_ms" in f:
+                rec["switch_ms"] = float(f[f.index("switch_ms") + 1])
+        out_swaps.append(rec)
+        time.sleep(0.02)
+    done.set()
+    th.join()
+    with open(out, "w") as f:
+        json.dump({"flows": flows, "swaps": out_swaps, "bad_reload": bad_reload, "frames": w.frames,
+                   "initial_status": initial}, f)
+
+
+def pcap_stats(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 24:
+        return {"frames": 0, "rst": 0, "tcp_ports": {}}
+    magic = struct.unpack_from("<I", data, 0)[0]
+    end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+    i, frames, rst, ports = 24, 0, 0, {}
+    while i + 16 <= len(data):
+        incl = struct.unpack_from(end + "IIII", data, i)[2]
+        pkt = data[i + 16:i + 16 + incl]
+        i += 16 + incl
+        frames += 1
+        if len(pkt) >= 34 and pkt[12:14] == b"\x08\x00" and pkt[23] == 6:
+            ihl = (pkt[14] & 15) * 4
+            tcp = pkt[14 + ihl:]
+            if len(tcp) >= 14:
+                if tcp[13] & 0x04:
+                    rst += 1
+                dport = struct.unpack_from("!H", tcp, 2)[0]
+                ports[dport] = ports.get(dport, 0) + 1
+    return {"frames": frames, "rst": rst, "tcp_ports": ports}
 
 
 def main(argv):
@@ -301,6 +419,13 @@ def main(argv):
     elif cmd == "pcap-header":
         with open(args[0], "wb") as f:
             Stream(f)
+    elif cmd == "pcap-stats":
+        print(json.dumps(pcap_stats(args[0])))
+    elif cmd == "reload-run":
+        opt = {"--swaps": "100", "--gap-ms": "5", "--out": "timeline.json"}
+        for i in range(6, len(args), 2):
+            opt[args[i]] = args[i + 1]
+        reload_run(*args[:6], int(opt["--swaps"]), float(opt["--gap-ms"]), opt["--out"])
     elif cmd == "threshold-stream":
         opt = {"--flows": 100, "--ids-per-flow": 1000, "--gap-ms": 0, "--first": 0, "--start-port": 20000}
         for i in range(1, len(args), 2):

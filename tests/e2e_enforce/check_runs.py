@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""Checks of the net_pcap end-to-end runs (tests/e2e_enforce), one subcommand each.
+
+usage:
+  check_runs.py counters DP.OUT                      print the app's exit counters as JSON
+  check_runs.py reload WORK HASH_A HASH_B SWAPS      swaps, packets, evidence of enforce_reload_test.sh
+  check_runs.py threshold WORK LAG_FLOWS             decisions around 100,000 of enforce_threshold_test.sh
+
+Every check prints "ok: ..." or "FAIL: ..."; the exit status is the number of failures.
+"""
+import json
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_tool  # noqa: E402
+
+bad = 0
+
+
+def check(ok, what):
+    global bad
+    print(("ok: " if ok else "FAIL: ") + what)
+    bad += 0 if ok else 1
+    return ok
+
+
+def counters(path):
+    """The exit report of xborder-dataplane (per port and per worker lines)."""
+    text = open(path).read()
+    c = {"ports": {}, "workers": [], "summary": {}}
+    for m in re.finditer(r"port (\S+)\s+(inside|outside)\s+rx\s+(\d+) pkts\s+\d+ B\s+tx\s+(\d+) pkts.*?"
+                         r"imissed (\d+) rx_nombuf (\d+) ierrors (\d+) oerrors (\d+)", text):
+        c["ports"][m.group(2)] = {"name": m.group(1), "rx": int(m.group(3)), "tx": int(m.group(4)),
+                                  "imissed": int(m.group(5)), "rx_nombuf": int(m.group(6)),
+                                  "ierrors": int(m.group(7)), "oerrors": int(m.group(8))}
+    for line in text.splitlines():
+        if re.match(r"\s*worker \d+ ", line):
+            w = {k: int(v) for k, v in re.findall(r"([a-z][a-z-]*(?: [a-z-]+)?) (\d+)", line.split("|", 1)[0])}
+            drops = {}
+            if "drops:" in line:
+                seg = line.split("drops:", 1)[1].split("|", 1)[0]
+                drops = {k: int(v) for k, v in re.findall(r"([a-z][a-z-]*) (\d+)", seg)}
+            w["drops"] = drops
+            c["workers"].append(w)
+    m = re.search(r"received (\d+), forwarded (\d+), dropped (\d+) packets", text)
+    if m:
+        c["summary"] = {"received": int(m.group(1)), "forwarded": int(m.group(2)), "dropped": int(m.group(3))}
+    return c
+
+
+def records(work):
+    path = os.path.join(work, "bundle", "records.jsonl")
+    return [json.loads(line) for line in open(path)] if os.path.exists(path) else []
+
+
+def check_packets(work, frames_written):
+    c = counters(os.path.join(work, "dp.out"))
+    ins, outs = c["ports"].get("inside"), c["ports"].get("outside")
+    if not check(ins is not None and outs is not None and c["summary"], "the app printed its port and drop counters"):
+        return
+    to_out = e2e_tool.pcap_stats(os.path.join(work, "to-outside.pcap"))
+    to_in = e2e_tool.pcap_stats(os.path.join(work, "to-inside.pcap"))
+    verdict = sum(w["drops"].get("verdict", 0) for w in c["workers"])
+    other = {k: v for w in c["workers"] for k, v in w["drops"].items() if k != "verdict" and v}
+    check(ins["rx"] == frames_written, f"inside port received every frame written ({ins['rx']} of {frames_written})")
+    check(to_out["frames"] == outs["tx"] and to_in["frames"] == ins["tx"],
+          f"output captures hold what the ports sent (outside {to_out['frames']}/{outs['tx']}, "
+          f"inside {to_in['frames']}/{ins['tx']})")
+    forwarded = to_out["frames"] - to_out["rst"]
+    check(ins["rx"] == forwarded + verdict,
+          f"rx {ins['rx']} == forwarded {forwarded} + policy drops {verdict} "
+          f"(RSTs sent: {to_out['rst']} to the server, {to_in['rst']} to the client)")
+    check(to_in["frames"] == to_in["rst"], "only RSTs went back toward the client (no server traffic in the stream)")
+    check(not other and all(p[k] == 0 for p in (ins, outs) for k in ("imissed", "rx_nombuf", "ierrors", "oerrors")),
+          f"no other drop or port error {other or ''}")
+    return verdict, to_out["rst"], to_in["rst"]
+
+
+def reload_check(work, ha, hb, swaps):
+    t = json.load(open(os.path.join(work, "timeline.json")))
+    sw = t["swaps"]
+    want = [hb if i % 2 == 0 else ha for i in range(swaps)]
+    good = [i for i, s in enumerate(sw) if s["rc"] == 0 and s.get("version") == want[i]]
+    first_bad = next((s["reply"] for i, s in enumerate(sw) if i not in good), "")
+    check(len(sw) == swaps and len(good) == swaps,
+          f"{len(good)}/{swaps} reloads answered OK with the expected version {first_bad[:100]}")
+    ms = sorted(s.get("switch_ms", float("inf")) for s in sw)
+    if ms:
+        check(ms[-1] <= 100, f"every worker on the new version within 100 ms "
+                             f"(switch_ms median {ms[len(ms) // 2]:.2f}, max {ms[-1]:.2f})")
+    br = t["bad_reload"]
+    before = want[swaps // 2 - 1] if swaps // 2 >= 1 else ha
+    check(br.get("rc") == 1 and br.get("reply", "").startswith("ERROR"),
+          f"corrupt ruleset refused with a reason: {br.get('reply', '')[:120]}")
+    check(br.get("status_rc") == 0 and before in br.get("status_after", ""),
+          f"the version in force stays after the refusal: {br.get('status_after', '')[:90]}")
+
+    flows = t["flows"]
+    check_packets(work, t["frames"])
+
+    recs = records(work)
+    if not check(bool(recs), f"{len(recs)} verified evidence records"):
+        return
+    by_port = {}
+    for r in recs:
+        f = r.get("flow")
+        if r.get("type") == "FLOW" and f and f.get("dst_port") == 80:
+            by_port.setdefault(f.get("src_port"), []).append(r)
+    missing = [fl["src_port"] for fl in flows if fl["src_port"] not in by_port]
+    check(not missing, f"a FLOW record for each of the {len(flows)} flows (missing {len(missing)}: {missing[:5]})")
+    gaps = [r for r in recs if r.get("type") == "GAP"]
+    check(not gaps, f"no GAP record ({len(gaps)})")
+    acts = [r for r in recs if r.get("type") == "RULESET_ACTIVATION"]
+    check(len(acts) == swaps + 1, f"{len(acts)} RULESET_ACTIVATION records for the start and {swaps} swaps")
+    # Version windows: version j (0 = the start's A) may be in force from its swap's
+    # request to the reply of the next swap (after which every worker runs the next one).
+    inf = float("inf")
+    windows = [(-inf, sw[0]["reply_unix_nanos"] if sw else inf, ha)]
+    for i, s in enumerate(sw):
+        end = sw[i + 1]["reply_unix_nanos"] if i + 1 < len(sw) else inf
+        windows.append((s["request_unix_nanos"], end, want[i]))
+    wrong, strict, decided = [], 0, 0
+    for fl in flows:
+        for r in by_port.get(fl["src_port"], []):
+            f = r["flow"]
+            lo, hi = fl["written_unix_nanos"], r.get("observed_unix_nanos", inf)
+            allowed = {h for a, b, h in windows if a < hi and b > lo}
+            decided += 1
+            strict += len(allowed) == 1
+            if f.get("ruleset_sha256") not in allowed:
+                wrong.append((fl["src_port"], f.get("ruleset_sha256", "")[:12], sorted(x[:12] for x in allowed)))
+            want_dec = ("log", "allow-filing") if fl["tenant"] == "T-E2E-FILED" else ("block",)
+            if f.get("policy_decision") not in want_dec or f.get("rule_id") != "E2E-EXPORT":
+                wrong.append((fl["src_port"], f.get("policy_decision"), f.get("rule_id")))
+    check(not wrong, f"every one of {decided} decisions cites a version in force between the flow's write and "
+                     f"its record, with the tenant's decision (wrong: {wrong[:3]})")
+    check(decided and strict * 4 >= decided,
+          f"{strict} of {decided} decisions fall where only one version can be in force (want >= 25%)")
+
+
+def threshold_check(work, lag_flows):
+    recs = records(work)
+    if not check(bool(recs), f"{len(recs)} verified evidence records"):
+        return
+    runs = [[json.loads(line) for line in open(os.path.join(work, f"stream{i}.jsonl"))] for i in (1, 2)]
+    by_port = {}
+    for r in recs:
+        f = r.get("flow")
+        if r.get("type") == "FLOW" and f and f.get("dst_port") == 80:
+            by_port[f.get("src_port")] = f
+    seq = []
+    for fl in runs[0]:
+        f = by_port.get(fl["src_port"])
+        seq.append((fl["ids_total"], f.get("policy_decision") if f else None, f.get("rule_id") if f else None))
+    missing = [n for n, d, _ in seq if d is None]
+    check(not missing, f"a FLOW record for each of the {len(seq)} generated flows (missing {len(missing)})")
+    per_flow = seq[0][0] if seq else 1
+    first_alert = next((i for i, (_, d, _) in enumerate(seq) if d == "alert"), None)
+    if not check(first_alert is not None, "the decision changes to alert (GEN-03's standard-contract tier)"):
+        print("  decisions:", [d for _, d, _ in seq][-10:])
+        return
+    n_star = seq[first_alert][0]
+    before = {d for _, d, _ in seq[:first_alert]}
+    after = {d for _, d, _ in seq[first_alert:]}
+    check(before == {"log"} and all(e == "GEN-03" for _, _, e in seq), f"every flow before it is log, all GEN-03 ({before})")
+    check(after == {"alert"}, f"every flow from it on is alert ({after})")
+    # Bound: the decision reads the HLL estimate (standard error 0.8%, 2% bound) as of the
+    # last merge, which lags by at most LAG_FLOWS flows, plus the flow's own individuals.
+    lo = int(100000 * 0.98)
+    hi = int(100000 * 1.02) + lag_flows * per_flow
+    check(lo <= n_star <= hi, f"first alert at {n_star} true individuals, within [{lo}, {hi}] "
+                              f"(2% HLL bound, lag {lag_flows} flows of {per_flow})")
+    th = [r for r in recs if r.get("type") == "THRESHOLD" and r.get("threshold", {}).get("rule_id") == "GEN-03"
+          and "boundary=100000" in r["threshold"].get("data_category", "").split()]
+    levels = sorted(r["threshold"].get("threshold", 0) for r in th)
+    check(levels == [50000, 80000, 100000],
+          f"one THRESHOLD record per warning ratio of GEN-03's 100,000 boundary: {levels} "
+          f"({[r['threshold'].get('data_category') for r in th]})")
+    # Restart: the next flow carries only a few new people; on an empty counter it would
+    # be exempt (log). Judged alert, the count came back from the snapshot.
+    after_restart = [by_port.get(fl["src_port"]) for fl in runs[1]]
+    check(after_restart and all(f and f.get("policy_decision") == "alert" and f.get("rule_id") == "GEN-03"
+                                for f in after_restart),
+          f"after the restart the next flow is still over the threshold: "
+          f"{[(f or {}).get('policy_decision') for f in after_restart]}")
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] in ("-h", "--help"):
+        print(__doc__.strip())
+        return 0 if len(argv) >= 2 else 2
+    if argv[1] == "counters":
+        print(json.dumps(counters(argv[2]), indent=1))
+        return 0
+    if argv[1] == "reload":
+        reload_check(argv[2], argv[3], argv[4], int(argv[5]))
+    elif argv[1] == "threshold":
+        threshold_check(argv[2], int(argv[3]))
+    else:
+        print(f"check_runs.py: unknown command {argv[1]!r}", file=sys.stderr)
+        return 2
+    return bad
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
