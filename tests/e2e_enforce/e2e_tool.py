@@ -252,7 +252,7 @@ class Stream:
         hdr = hdr[:10] + struct.pack("!H", csum(hdr)) + hdr[12:]
         frame = self.MAC_SERVER + self.MAC_CLIENT + b"\x08\x00" + hdr + seg
         self.count += 1
-        self.t += 0.0001
+        self.t += 0.000001
         sec = int(self.t)
         self.f.write(struct.pack("<IIII", sec, int((self.t - sec) * 1e6), len(frame), len(frame)) + frame)
 
@@ -303,6 +303,7 @@ def threshold_stream(out, flows, per_flow, gap_ms, first, start_port):
     w = PacedWriter(out)
     for k in range(flows):
         body = ids_body(first + k * per_flow, per_flow, keyword=False)
+        w.stream.t = time.time()
         w.stream.client_post("198.18.93.10", start_port + k, "203.0.113.200", body)
         t = w.flush()
         print(json.dumps({"src_port": start_port + k, "ids_total": (k + 1) * per_flow, "written_unix_nanos": t}),
@@ -329,6 +330,7 @@ def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
                     break
             src, tenant = tenants[k % 2]
             port = 20000 + k
+            w.stream.t = time.time()
             w.stream.client_post(src, port, "203.0.113.200", ids_body(k * 5, 5, keyword=True))
             frames_before = w.frames
             t = w.flush()
@@ -369,7 +371,7 @@ def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
             if "switch_ms" in f:
                 rec["switch_ms"] = float(f[f.index("switch_ms") + 1])
         out_swaps.append(rec)
-        time.sleep(0.02)
+        time.sleep(0.15)  # room between swaps where only one version can be in force
     done.set()
     th.join()
     with open(out, "w") as f:

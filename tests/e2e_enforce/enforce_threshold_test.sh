@@ -22,9 +22,13 @@ set -euo pipefail
 for b in "$bin_dp" "$bin_rulec" "$bin_ev" "$bin_verify"; do
   [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }
 done
+# usage: enforce_threshold_test.sh [FLOWS [IDS_PER_FLOW [GAP_MS]]]  (defaults 115 1000 40)
 flows=${1:-115}
-gap_ms=40
-lag_flows=4
+per_flow=${2:-1000}
+gap_ms=${3:-40}
+merge_ms=50
+# Flows written during two merge intervals, plus the flow in hand.
+lag_flows=$(( (2 * merge_ms + gap_ms - 1) / gap_ms + 1 ))
 
 work=$(mktemp -d /tmp/xb-e2e-threshold.XXXXXX)
 dp_pid=""
@@ -38,7 +42,7 @@ trap cleanup EXIT
 hash_a=$(make_ruleset "$work/list") || { fail "test list does not compile"; exit 1; }
 evidence_init "$work/evlog"
 gateway_config "$work/gw.yaml" inline "$work/list/ruleset.pb" "$work/evlog" "$work"
-sed -i 's/merge_interval_ms: 100/merge_interval_ms: 50/' "$work/gw.yaml"
+sed -i "s/merge_interval_ms: 100/merge_interval_ms: $merge_ms/" "$work/gw.yaml"
 $tool pcap-header "$work/empty.pcap"
 
 # run N STREAM-ARGS...: one app run fed by the generator through a FIFO.
@@ -62,9 +66,9 @@ run() {
   [ -s "$work/counters.snap" ] || fail "run $n: no counters snapshot at $work/counters.snap"
 }
 
-run 1 --flows "$flows" --ids-per-flow 1000 --gap-ms "$gap_ms"
+run 1 --flows "$flows" --ids-per-flow "$per_flow" --gap-ms "$gap_ms"
 # The restart: same config, same snapshot, new people (IDs after the first run's).
-run 2 --flows 1 --ids-per-flow 10 --first $((flows * 1000)) --start-port 40000
+run 2 --flows 1 --ids-per-flow 10 --first $((flows * per_flow)) --start-port 60000
 
 export_and_verify "$work/evlog" "$work/bundle" || true
 python3 "$here/check_runs.py" threshold "$work" "$lag_flows" || fails=$((fails + $?))
