@@ -136,6 +136,12 @@ class CounterStore : public rules::eval::CounterSource {
   absl::Status snapshot() const;
 
   void merge(size_t shardId, const CounterShard& shard);
+  // A new ruleset version's thresholds and warning ratios (the thread that merges).
+  // Crossings already reported stay reported (bits per boundary x ratio position).
+  void setThresholds(std::vector<ThresholdSpec> thresholds, std::vector<double> ratios) {
+    options_.thresholds = std::move(thresholds);
+    options_.ratios = std::move(ratios);
+  }
   // Every crossing not yet reported (each once per counter per year, persisted).
   std::vector<Crossing> pollCrossings();
 

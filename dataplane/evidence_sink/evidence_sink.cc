@@ -1,5 +1,7 @@
 #include "dataplane/evidence_sink/evidence_sink.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/record/record_check.h"
 
@@ -60,12 +62,61 @@ void EvidenceSink::addGap(std::vector<Pending>& batch, size_t worker, uint64_t f
   batch.push_back(std::move(p));
 }
 
+void EvidenceSink::registerNames(std::shared_ptr<const RulesetNames> names) {
+  if (!names) return;
+  std::lock_guard lk(controlMu_);
+  for (auto it = names_.begin(); it != names_.end(); ++it) {
+    if ((*it)->sha256 == names->sha256) {
+      names_.erase(it);
+      break;
+    }
+  }
+  names_.push_back(std::move(names));
+  if (names_.size() > 16) names_.erase(names_.begin());
+}
+
+bool EvidenceSink::submitControl(evidence::v1::EvidenceRecord record) {
+  std::lock_guard lk(controlMu_);
+  if (controlQueue_.size() >= 4096) {
+    std::lock_guard sl(statsMu_);
+    ++stats_.lostControl;
+    return false;
+  }
+  controlQueue_.push_back(std::move(record));
+  return true;
+}
+
+void EvidenceSink::resumeLog(evidence::Log* log) {
+  std::lock_guard lk(controlMu_);
+  resumeTo_ = log;
+}
+
 void EvidenceSink::addFlow(std::vector<Pending>& batch, size_t worker, const EvidenceEvent& ev) {
   Pending p{{}, worker, false};
   auto& r = p.record;
   r.set_type(evidence::v1::FLOW);
   r.set_observed_unix_nanos(ev.decidedUnixNanos);
-  r.set_tenant(options_.tenantName ? options_.tenantName(ev.tenant) : absl::StrCat("#", ev.tenant));
+  // Names of the ruleset version that decided (writer: the lookup takes the lock).
+  std::shared_ptr<const RulesetNames> names;
+  {
+    std::lock_guard lk(controlMu_);
+    for (auto it = names_.rbegin(); it != names_.rend(); ++it) {
+      if (std::equal((*it)->sha256.begin(), (*it)->sha256.end(), ev.rulesetSha256)) {
+        names = *it;
+        break;
+      }
+    }
+  }
+  auto pick = [](const std::vector<std::string>* v, int64_t i) -> const std::string* {
+    return v != nullptr && i >= 0 && static_cast<size_t>(i) < v->size() ? &(*v)[static_cast<size_t>(i)] : nullptr;
+  };
+  if (ev.tenant != UINT32_MAX) {
+    if (const std::string* t = pick(names ? &names->tenants : nullptr, ev.tenant)) {
+      r.set_tenant(*t);
+    } else {
+      r.set_tenant(options_.tenantName ? options_.tenantName(ev.tenant) : absl::StrCat("#", ev.tenant));
+    }
+  }
   auto* f = r.mutable_flow();
   f->set_flow_id(reinterpret_cast<const char*>(ev.flowId), sizeof ev.flowId);
   f->set_start_unix_nanos(ev.startUnixNanos);
@@ -77,9 +128,25 @@ void EvidenceSink::addFlow(std::vector<Pending>& batch, size_t worker, const Evi
   f->set_ip_proto(ev.ipProto);
   if (ev.dstCountry[0] != 0) f->set_dst_country(std::string(ev.dstCountry, 2));
   f->set_policy_decision(std::string(decisionName(ev.decision)));
-  if (ev.entry >= 0) f->set_rule_id(options_.entryName ? options_.entryName(ev.entry) : absl::StrCat("#", ev.entry));
+  if (ev.entry >= 0) {
+    if (const std::string* e = pick(names ? &names->entries : nullptr, ev.entry)) {
+      f->set_rule_id(*e);
+    } else {
+      f->set_rule_id(options_.entryName ? options_.entryName(ev.entry) : absl::StrCat("#", ev.entry));
+    }
+  }
   if (ev.filing >= 0) {
-    f->set_filing_id(options_.filingName ? options_.filingName(ev.filing) : absl::StrCat("#", ev.filing));
+    if (const std::string* fi = pick(names ? &names->filings : nullptr, ev.filing)) {
+      f->set_filing_id(*fi);
+    } else {
+      f->set_filing_id(options_.filingName ? options_.filingName(ev.filing) : absl::StrCat("#", ev.filing));
+    }
+  }
+  // Why, when the decision itself does not say it: blocked fail-closed, or tap mode.
+  if (ev.flags & kFlagFailClosed) {
+    f->set_data_category("fail-closed: evidence could not be written");
+  } else if (ev.flags & kFlagTapMode) {
+    f->set_data_category("tap-mode: reported, not enforced");
   }
   // Bytes that crossed before the decision (the flow may go on, or be cut, after it).
   f->set_bytes_out(ev.bytesOutBeforeDecision);
@@ -117,6 +184,31 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
     status = appended.status();
     if (status.ok() || status.code() != absl::StatusCode::kFailedPrecondition) break;
   }
+  if (!status.ok()) {
+    // Remember what the log refused, per worker, for the GAP records written on resume.
+    for (const Pending& p : batch) {
+      if (p.isControl) {
+        ++lostControlWhileDown_;
+        continue;
+      }
+      DiskLoss& d = workers_[p.worker]->disk;
+      if (p.isGap) {  // a ring loss the log could not take either
+        const auto& g = p.record.gap();
+        if (d.count == 0) d.fromNanos = g.from_unix_nanos();
+        d.first = std::min(d.first, g.first_seq());
+        d.last = std::max(d.last, g.last_seq());
+        d.count += g.lost_count();
+        continue;
+      }
+      const uint64_t seq = p.seq;
+      if (d.count == 0) d.fromNanos = p.record.observed_unix_nanos();
+      d.first = std::min(d.first, seq);
+      d.last = std::max(d.last, seq);
+      ++d.count;
+      d.toNanos = p.record.observed_unix_nanos();
+    }
+    if (downSinceNanos_ == 0) downSinceNanos_ = nowNanos();
+  }
   std::lock_guard lk(statsMu_);
   ++stats_.batches;
   for (const Pending& p : batch) {
@@ -124,9 +216,13 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
       if (p.isGap) {
         ++stats_.gapRecords;
         stats_.gapEvents += p.record.gap().lost_count();
+      } else if (p.isControl) {
+        ++stats_.control;
       } else {
         ++stats_.written;
       }
+    } else if (p.isControl) {
+      ++stats_.lostControl;
     } else if (!p.isGap) {
       ++stats_.lostDisk;
     }
@@ -139,10 +235,52 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
 }
 
 size_t EvidenceSink::runOnce() {
-  if (log_->state() != evidence::LogState::kOpen) writerHealthy_.store(false, std::memory_order_release);
   std::vector<Pending> batch;
-  batch.reserve(options_.batchMax + 2 * workers_.size());
-  size_t taken = 0;
+  std::vector<evidence::v1::EvidenceRecord> control;
+  evidence::Log* resume = nullptr;
+  {
+    std::lock_guard lk(controlMu_);
+    control.swap(controlQueue_);
+    resume = resumeTo_;
+    resumeTo_ = nullptr;
+  }
+  if (resume != nullptr) {
+    // Intake is back (the caller reopened the log): first say what was lost meanwhile.
+    log_ = resume;
+    const int64_t now = nowNanos();
+    for (size_t wi = 0; wi < workers_.size(); ++wi) {
+      DiskLoss& d = workers_[wi]->disk;
+      if (d.count == 0) continue;
+      addGap(batch, wi, d.first, d.last, d.fromNanos, d.toNanos);
+      Pending& g = batch.back();
+      g.record.mutable_gap()->set_source(absl::StrCat("disk-full worker=", wi, " from_unix_nanos=", d.fromNanos,
+                                                      " to_unix_nanos=", d.toNanos));
+      g.record.mutable_gap()->set_lost_count(d.count);
+      d = DiskLoss{};
+    }
+    if (lostControlWhileDown_ > 0) {
+      Pending p{{}, 0, true};
+      p.record.set_type(evidence::v1::GAP);
+      auto* gap = p.record.mutable_gap();
+      gap->set_source(absl::StrCat("disk-full control records from_unix_nanos=", downSinceNanos_,
+                                   " to_unix_nanos=", now));
+      gap->set_from_unix_nanos(downSinceNanos_);
+      gap->set_to_unix_nanos(now);
+      gap->set_lost_count(lostControlWhileDown_);
+      batch.push_back(std::move(p));
+      lostControlWhileDown_ = 0;
+    }
+    downSinceNanos_ = 0;
+    if (log_->state() == evidence::LogState::kOpen) writerHealthy_.store(true, std::memory_order_release);
+  }
+  if (log_->state() != evidence::LogState::kOpen) writerHealthy_.store(false, std::memory_order_release);
+  batch.reserve(batch.size() + options_.batchMax + 2 * workers_.size() + control.size());
+  for (auto& r : control) {
+    Pending p{std::move(r), 0, false};
+    p.isControl = true;
+    batch.push_back(std::move(p));
+  }
+  size_t taken = control.size();
   for (size_t wi = 0; wi < workers_.size(); ++wi) {
     Worker& w = *workers_[wi];
     const uint64_t attempts = w.nextSeq.load(std::memory_order_acquire);
@@ -155,6 +293,7 @@ size_t EvidenceSink::runOnce() {
       }
       if (ev.seq != w.expected) addGap(batch, wi, w.expected, ev.seq - 1, w.lastSeenNanos, ev.decidedUnixNanos);
       addFlow(batch, wi, ev);
+      batch.back().seq = ev.seq;
       w.expected = ev.seq + 1;
       w.lastSeenNanos = ev.decidedUnixNanos;
       ++taken;

@@ -158,6 +158,10 @@ class EvidenceSink {
   absl::Status lastError() const;
 
  private:
+  struct DiskLoss {          // writer-only: events dropped while the log refused
+    uint64_t first = UINT64_MAX, last = 0, count = 0;
+    int64_t fromNanos = 0, toNanos = 0;
+  };
   struct alignas(64) Worker {
     explicit Worker(size_t slots) : ring(slots) {}
     SpscRing<EvidenceEvent> ring;
@@ -168,15 +172,12 @@ class EvidenceSink {
     int64_t lastSeenNanos = 0;          // decision time of the last event it saw
     DiskLoss disk;                      // writer-only
   };
-  struct DiskLoss {          // writer-only: events dropped while the log refused
-    uint64_t first = UINT64_MAX, last = 0, count = 0;
-    int64_t fromNanos = 0, toNanos = 0;
-  };
   struct Pending {
     evidence::v1::EvidenceRecord record;
     size_t worker;
     bool isGap;
     bool isControl = false;
+    uint64_t seq = 0;  // FLOW: the worker's event sequence
   };
 
   void writerLoop();

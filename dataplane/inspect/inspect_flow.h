@@ -120,6 +120,8 @@ class FlowInspector {
     return slots_[slot].dir[0].done && slots_[slot].dir[1].done;
   }
   const rules::detectors::Scanner& scanner() const { return *scanner_; }
+  // For keyed hashes of flow identifiers in evidence records (worker thread).
+  rules::detectors::Scanner& mutableScanner() { return *scanner_; }
 
   uint64_t poolExhausted() const noexcept { return pool_exhausted_; }
   uint64_t gaps() const noexcept { return gaps_; }

@@ -27,6 +27,25 @@ IpAddress ipOf(const uint8_t* a, uint8_t version) {
 
 PolicyAction toPolicy(Action a) { return static_cast<PolicyAction>(static_cast<uint8_t>(a)); }
 
+constexpr const char* kBasisNames[] = {"not-export",         "unknown-tenant",        "no-entry",
+                                       "entry",              "baseline-ciio-pi",      "baseline-ciio-important",
+                                       "baseline-important", "baseline-non-sensitive", "baseline-sensitive"};
+constexpr const char* kMissNames[] = {"no-filing",     "suspended",     "not-yet-valid", "expired",
+                                      "destination",   "no-export-grant", "prerequisite", "cap",
+                                      "sensitive",     "wrong-type"};
+
+const char* basisName(rules::eval::Basis b) {
+  const auto i = static_cast<size_t>(b);
+  return i < std::size(kBasisNames) ? kBasisNames[i] : "?";
+}
+const char* missName(rules::eval::Miss m) {
+  const auto i = static_cast<size_t>(m);
+  return i < std::size(kMissNames) ? kMissNames[i] : "?";
+}
+
+using counters::Sensitivity;
+using counters::TallyKey;
+
 uint64_t entityYearKey(uint32_t entity, int32_t year) {
   return (uint64_t{entity} << 32) | static_cast<uint32_t>(year);
 }
@@ -85,26 +104,139 @@ absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::create(
     }
     for (const auto& d : rs.detectors()) {
       const auto id = rules::detectors::detectorByName(d.name());
-      v.detector_of.push_back(id && set->enabled(*id) ? static_cast<int32_t>(*id) : -1);
+      v.det_store.push_back(id && set->enabled(*id) ? static_cast<int32_t>(*id) : -1);
     }
     for (const auto& d : rs.dictionaries()) {
       const auto idx = set->dictionaryIndex(d.name());
-      v.dictionary_of.push_back(idx ? static_cast<int32_t>(*idx) : -1);
+      v.dict_store.push_back(idx ? static_cast<int32_t>(*idx) : -1);
     }
+    v.ev = v.v.evaluator.get();
+    v.hash = v.v.ruleset_hash;
+    v.detector_of = v.det_store;
+    v.dictionary_of = v.dict_store;
+    v.counts = &v.counters;
+    v.individuals = &v.inds;
   }
   return p;
+}
+
+absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::createDataplane(
+    const RulesPolicyConfig& config, const DataplaneWiring& wiring, std::shared_ptr<const RulesetSnapshot> initial,
+    std::span<const uint8_t> hmac_key) {
+  if (!initial) return absl::InvalidArgumentError("no ruleset snapshot");
+  if (wiring.shard == nullptr || wiring.counts == nullptr) {
+    return absl::InvalidArgumentError("the dataplane policy needs a counter shard and the counter store");
+  }
+  std::unique_ptr<RulesPolicy> p(new (std::nothrow) RulesPolicy());
+  if (!p) return absl::ResourceExhaustedError("out of memory");
+  p->dataplane_ = true;
+  p->config_ = config;
+  p->wiring_ = wiring;
+  p->hmac_key_.assign(hmac_key.begin(), hmac_key.end());
+  auto prepared = p->prepare(std::move(initial));
+  if (!prepared.ok()) return prepared.status();
+  p->current_ = std::move(*prepared);
+  p->inspector_ = std::move(p->current_->inspector_);
+  p->set_ = p->current_->snap_->detectors();
+  p->flows_.resize(config.flow_capacity);
+  p->versions_.resize(1);
+  p->bindCurrent();
+  return p;
+}
+
+RulesPolicy::~RulesPolicy() = default;
+
+void RulesPolicy::bindCurrent() noexcept {
+  const RulesetSnapshot& s = *current_->snap_;
+  VersionRt& v = versions_[0];
+  v.ev = &s.evaluator();
+  v.hash = s.sha256Hex();
+  v.detector_of = s.detectorOf();
+  v.dictionary_of = s.dictionaryOf();
+  v.counts = wiring_.counts;
+  v.individuals = nullptr;
+}
+
+absl::StatusOr<std::unique_ptr<PreparedRuleset>> RulesPolicy::prepare(std::shared_ptr<const RulesetSnapshot> next) {
+  if (!dataplane_) return absl::FailedPreconditionError("prepare() is for the dataplane policy");
+  if (!next) return absl::InvalidArgumentError("no ruleset snapshot");
+  auto p = std::make_unique<PreparedRuleset>();
+  p->snap_ = next;
+  if (!last_prepared_ || !next->sameDetectors(*last_prepared_)) {
+    // Another detector database: Hyperscan streams of one database cannot be scanned
+    // with another, so new flows get a fresh pool; flows in progress finish on the old.
+    auto insp = FlowInspector::create(config_.inspect, next->detectors(), hmac_key_);
+    if (!insp.ok()) return insp.status();
+    p->inspector_ = std::move(*insp);
+    if (last_prepared_) {
+      for (const auto& d : next->ruleset().dictionaries()) {
+        const auto idx = last_prepared_->detectors()->dictionaryIndex(d.name());
+        p->dict_of_previous_.push_back(idx ? static_cast<int32_t>(*idx) : -1);
+      }
+    }
+  }
+  last_prepared_ = std::move(next);
+  return p;
+}
+
+std::unique_ptr<PreparedRuleset> RulesPolicy::adopt(std::unique_ptr<PreparedRuleset> next) noexcept {
+  if (!dataplane_ || !next) return next;
+  std::unique_ptr<PreparedRuleset> old = std::move(current_);
+  current_ = std::move(next);
+  if (current_->inspector_) {
+    // The database before the previous one is retired: its flows (if any are left)
+    // are judged on metadata from now on; it is freed with `old` after the grace period.
+    old->inspector_ = std::move(draining_);
+    draining_ = std::move(inspector_);
+    inspector_ = std::move(current_->inspector_);
+    draining_dict_of_ = current_->dict_of_previous_;
+    ++epoch_;
+  }
+  ++version_seq_;
+  ++dp_stats_.adopts;
+  bindCurrent();
+  return old;
+}
+
+FlowInspector* RulesPolicy::inspectorOf(const FlowState& st) const noexcept {
+  if (st.slot == kNoInspectSlot) return nullptr;
+  if (st.epoch == epoch_) return inspector_.get();
+  if (draining_ && st.epoch + 1 == epoch_) return draining_.get();
+  return nullptr;
+}
+
+InspectSlot* RulesPolicy::slotOf(FlowState& st) noexcept {
+  FlowInspector* in = inspectorOf(st);
+  return in ? &in->at(st.slot) : nullptr;
+}
+
+const InspectSlot* RulesPolicy::slotOf(const FlowState& st) const {
+  FlowInspector* in = inspectorOf(st);
+  return in ? &in->at(st.slot) : nullptr;
+}
+
+void RulesPolicy::releaseSlot(FlowState& st) noexcept {
+  if (FlowInspector* in = inspectorOf(st)) in->release(st.slot);
+  st.slot = kNoInspectSlot;
 }
 
 RulesPolicy::FlowState& RulesPolicy::state(const FlowView& flow) noexcept {
   FlowState& st = flows_[flow.flow_index % flows_.size()];
   if (!st.active || st.gen != flow.flow_gen) {
     if (st.active && st.slot != kNoInspectSlot) {
-      inspector_->release(st.slot);  // a flow we never saw end (should not happen)
+      releaseSlot(st);  // a flow we never saw end (should not happen)
     }
     st = FlowState{};
     st.active = true;
     st.gen = flow.flow_gen;
     st.slot = inspector_->acquire();
+    st.epoch = epoch_;
+    st.rec_version = version_seq_;
+  } else if (st.slot != kNoInspectSlot && inspectorOf(st) == nullptr) {
+    // Its detector database was retired (two database changes during the flow).
+    st.slot = kNoInspectSlot;
+    st.stopped = true;
+    ++dp_stats_.orphaned_inspections;
   }
   return st;
 }
@@ -119,8 +251,10 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
                                        : static_cast<int64_t>(flow.now_ns / 1000000000ull);
   facts->det.fill(0);
   facts->dict.fill(0);
-  if (st.slot != kNoInspectSlot) {
-    const InspectSlot& s = inspector_->at(st.slot);
+  facts->distinct = 0;
+  facts->sensitive = false;
+  if (const InspectSlot* sp = slotOf(st)) {
+    const InspectSlot& s = *sp;
     f.contentType = s.contentTypeView();
     f.path = s.pathView();
     f.records = s.records();
@@ -130,10 +264,22 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
       // The scanner counts matches; used as "records with a hit" (an upper bound).
       facts->det[i] = s.dir[0].scan.result().hits[id] + s.dir[1].scan.result().hits[id];
     }
-    for (size_t i = 0; i < v.dictionary_of.size(); ++i) {
-      if (v.dictionary_of[i] < 0) continue;
-      const auto idx = static_cast<size_t>(v.dictionary_of[i]);
+    // A flow still inspected under the previous detector database names its
+    // dictionaries by that database's indexes.
+    const std::span<const int32_t> dict_of = st.epoch == epoch_ ? v.dictionary_of : draining_dict_of_;
+    for (size_t i = 0; i < v.dictionary_of.size() && i < dict_of.size(); ++i) {
+      if (dict_of[i] < 0) continue;
+      const auto idx = static_cast<size_t>(dict_of[i]);
       facts->dict[i] = s.dir[0].scan.result().dictionaryHits[idx] + s.dir[1].scan.result().dictionaryHits[idx];
+    }
+    for (const auto& dir : s.dir) {
+      const auto& r = dir.scan.result();
+      facts->sensitive = facts->sensitive || r.sensitiveHits > 0;
+      for (const auto& kh : r.hashes()) {
+        bool dup = false;
+        for (uint32_t k = 0; k < facts->distinct; ++k) dup = dup || facts->hashes[k] == kh.hash;
+        if (!dup && facts->distinct < facts->hashes.size()) facts->hashes[facts->distinct++] = kh.hash;
+      }
     }
   }
   if (f.path.empty()) f.path = flow.url;
@@ -151,14 +297,14 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
   f.domesticIp = client;
   f.foreignIp = server;
   facts->outbound = true;
-  Decision d = v.v.evaluator->evaluate(f, v.counters);
+  Decision d = v.ev->evaluate(f, *v.counts);
   if (d.basis == Basis::kUnknownTenant) {
     // The client is not a tenant: if the server is, a party abroad pulls from the zone.
     rules::eval::FlowFacts g = f;
     g.direction = Direction::kInboundPull;
     g.domesticIp = server;
     g.foreignIp = client;
-    Decision d2 = v.v.evaluator->evaluate(g, v.counters);
+    Decision d2 = v.ev->evaluate(g, *v.counts);
     if (d2.basis != Basis::kUnknownTenant) {
       f = g;
       d = d2;
@@ -167,21 +313,22 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
   }
   // Individuals: keyed hashes of this flow not yet counted for the legal entity.
   uint32_t fresh = 0;
-  bool sensitive = false;
-  if (d.legalEntity >= 0 && st.slot != kNoInspectSlot) {
-    const InspectSlot& s = inspector_->at(st.slot);
-    const int32_t year = v.v.evaluator->yearOf(f.timeUnix);
-    for (const auto& dir : s.dir) {
-      const auto& r = dir.scan.result();
-      sensitive = sensitive || r.sensitiveHits > 0;
-      for (const auto& kh : r.hashes()) {
-        if (!v.individuals.seen(static_cast<uint32_t>(d.legalEntity), year, kh.hash)) ++fresh;
+  const InspectSlot* sp = slotOf(st);
+  if (d.legalEntity >= 0 && sp != nullptr) {
+    if (v.individuals != nullptr) {
+      const int32_t year = v.ev->yearOf(f.timeUnix);
+      for (const auto& dir : sp->dir) {
+        for (const auto& kh : dir.scan.result().hashes()) {
+          if (!v.individuals->seen(static_cast<uint32_t>(d.legalEntity), year, kh.hash)) ++fresh;
+        }
       }
+    } else {
+      fresh = facts->distinct;  // a sketch cannot tell who was seen: all count (upper bound)
     }
   }
   if (fresh > 0) {
-    (sensitive ? f.newIndividualsSensitive : f.newIndividualsNonSensitive) = fresh;
-    d = v.v.evaluator->evaluate(f, v.counters);
+    (facts->sensitive ? f.newIndividualsSensitive : f.newIndividualsNonSensitive) = fresh;
+    d = v.ev->evaluate(f, *v.counts);
   }
   if (new_individuals) *new_individuals = fresh;
   return d;
@@ -195,32 +342,307 @@ PolicyAction RulesPolicy::onPacket(const FlowView& flow, const PacketView& pkt) 
     point = true;
     if (isEncryptedApp(flow.app_proto) && st.slot != kNoInspectSlot) {
       // Encrypted: the payload says nothing; judge on metadata and free the slot.
-      inspector_->release(st.slot);
-      st.slot = kNoInspectSlot;
+      releaseSlot(st);
       st.stopped = true;
     }
   }
   if (st.slot != kNoInspectSlot && pkt.payload_len > 0) {
-    point = inspector_->feed(st.slot, pkt) || point;
+    if (FlowInspector* in = inspectorOf(st)) point = in->feed(st.slot, pkt) || point;
   }
+  if (!dataplane_) {
+    if (point && !dropsTraffic(st.action[0])) {
+      for (size_t i = 0; i < versions_.size(); ++i) {
+        Facts facts;
+        const Decision d = judge(versions_[i], flow, st, &facts, nullptr);
+        ++evaluations_;
+        const PolicyAction a = toPolicy(d.action);
+        if (a > st.action[i]) st.action[i] = a;
+      }
+    }
+    return st.action[0];
+  }
+  // Dataplane: a new ruleset version makes the next packet a decision point.
+  point = point || st.rec_version != version_seq_;
   if (point && !dropsTraffic(st.action[0])) {
-    for (size_t i = 0; i < versions_.size(); ++i) {
-      Facts facts;
-      const Decision d = judge(versions_[i], flow, st, &facts, nullptr);
-      ++evaluations_;
-      const PolicyAction a = toPolicy(d.action);
-      if (a > st.action[i]) st.action[i] = a;
+    Facts facts;
+    const Decision d = judge(versions_[0], flow, st, &facts, nullptr);
+    ++evaluations_;
+    decide(flow, st, d, facts, false, wiring_.inline_mode);
+  }
+  st.last_bytes[0] = flow.bytes[0];
+  st.last_bytes[1] = flow.bytes[1];
+  return st.action[0];
+}
+
+bool RulesPolicy::settled(const FlowView& flow, PolicyAction action) const noexcept {
+  if (!dataplane_) return false;
+  const FlowState& st = flows_[flow.flow_index % flows_.size()];
+  if (!st.active || st.gen != flow.flow_gen || st.rec_version != version_seq_) return false;
+  if (dropsTraffic(action)) return true;
+  return st.classified && st.slot == kNoInspectSlot;
+}
+
+PolicyAction RulesPolicy::decide(const FlowView& flow, FlowState& st, const Decision& d, const Facts& facts,
+                                 bool at_end, bool inline_mode) noexcept {
+  const RulesetSnapshot& snap = *current_->snap_;
+  PolicyAction a = toPolicy(d.action);
+  const int32_t entry = snap.entryIndexOf(d);
+  // Flows that get a record: every decision other than allow, and every flow that
+  // matched an entry (or a baseline class). Those at alert and above, and transfers a
+  // filing covers, need it: without a record they are blocked under fail-closed.
+  const bool qualifies = a != PolicyAction::kAllow || entry >= 0;
+  const bool needs_evidence = a >= PolicyAction::kAlert || d.filing >= 0;
+  evidence_sink::EvidenceSink* sink = wiring_.sink;
+  if (inline_mode && sink != nullptr && !dropsTraffic(a) && sink->mustBlock(wiring_.worker, needs_evidence)) {
+    a = PolicyAction::kBlock;
+    if (!st.fail_closed) ++dp_stats_.fail_closed;
+    st.fail_closed = true;
+  }
+  // Block and hold are sticky: the flow's later packets never crossed.
+  const PolicyAction enforced = dropsTraffic(st.action[0]) && st.action[0] > a ? st.action[0] : a;
+  const bool changed = enforced != st.rec_action || entry != st.rec_entry || d.filing != st.rec_filing ||
+                       st.rec_version != version_seq_ || !st.recorded;
+  if (changed && !(at_end && st.recorded && enforced == st.rec_action)) {
+    // Bytes that had crossed before this decision: a drop stops the current packet.
+    const bool drops_now = inline_mode && dropsTraffic(enforced) && !dropsTraffic(st.action[0]);
+    st.before_bytes[0] = drops_now ? st.last_bytes[0] : flow.bytes[0];
+    st.before_bytes[1] = drops_now ? st.last_bytes[1] : flow.bytes[1];
+  }
+  if (!at_end && a > st.action[0]) st.action[0] = a;
+  if (at_end) st.action[0] = enforced;
+  const bool record_now = qualifies && (at_end || (changed && (enforced >= PolicyAction::kAlert || entry >= 0)));
+  if (record_now && sink != nullptr) {
+    evidence_sink::EvidenceEvent ev;
+    fillEvent(flow, st, d, facts, enforced, at_end, &ev);
+    ++dp_stats_.events;
+    if (!sink->submit(wiring_.worker, ev)) ++dp_stats_.events_lost;
+  }
+  if (changed || record_now) {
+    st.recorded = st.recorded || record_now;
+    st.rec_action = enforced;
+    st.rec_entry = entry;
+    st.rec_filing = d.filing;
+  }
+  st.rec_version = version_seq_;
+  return st.action[0];
+}
+
+void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Decision& d, const Facts& facts,
+                            PolicyAction a, bool at_end, evidence_sink::EvidenceEvent* ev) noexcept {
+  using evidence_sink::Decision;
+  const RulesetSnapshot& snap = *current_->snap_;
+  ev->decidedUnixNanos = static_cast<int64_t>(flow.now_ns);
+  ev->startUnixNanos = static_cast<int64_t>(flow.first_ns);
+  ev->endUnixNanos = at_end ? static_cast<int64_t>(flow.now_ns) : 0;
+  const int out = facts.outbound ? 0 : 1;
+  ev->bytesOutBeforeDecision = st.before_bytes[out];
+  ev->bytesInBeforeDecision = st.before_bytes[1 - out];
+  ev->identifiersCount = facts.distinct;
+  ev->records = facts.f.records;
+  ev->flowSeq = (uint64_t{wiring_.worker} << 48) | (uint64_t{flow.flow_gen} << 24) | (flow.flow_index & 0xFFFFFF);
+  ev->tenant = d.legalEntity >= 0 ? static_cast<uint32_t>(d.legalEntity) : UINT32_MAX;
+  ev->entry = snap.entryIndexOf(d);
+  ev->filing = d.filing;
+  // The foreign party is the destination (the client, for a pull from abroad).
+  const uint8_t* foreign = facts.outbound ? flow.server_ip : flow.client_ip;
+  const uint8_t* domestic = facts.outbound ? flow.client_ip : flow.server_ip;
+  ev->srcPort = facts.outbound ? flow.client_port : flow.server_port;
+  ev->dstPort = facts.outbound ? flow.server_port : flow.client_port;
+  ev->ipProto = flow.proto;
+  ev->dstIpLen = flow.ip_version == 4 ? 4 : 16;
+  std::memcpy(ev->dstIp, foreign, ev->dstIpLen);
+  ev->hashKeyId = wiring_.hash_key_id;
+  if (dropsTraffic(a) && !wiring_.inline_mode) {
+    ev->decision = Decision::kAlert;
+  } else {
+    switch (a) {
+      case PolicyAction::kBlock: ev->decision = Decision::kBlock; break;
+      case PolicyAction::kHold: ev->decision = Decision::kHold; break;
+      case PolicyAction::kAlert: ev->decision = Decision::kAlert; break;
+      default: ev->decision = d.filing >= 0 ? Decision::kAllowFiling : Decision::kLog; break;
     }
   }
-  return st.action[0];
+  if (!wiring_.inline_mode) ev->flags |= evidence_sink::kFlagTapMode;
+  if (st.fail_closed) ev->flags |= evidence_sink::kFlagFailClosed;
+  if (at_end) ev->flags |= evidence_sink::kFlagFlowEnd;
+  if (d.country[0] != '?') {
+    ev->dstCountry[0] = d.country[0];
+    ev->dstCountry[1] = d.country[1];
+  }
+  ev->basis = static_cast<uint8_t>(d.basis);
+  ev->reason = static_cast<uint8_t>(d.miss);
+  std::memcpy(ev->rulesetSha256, snap.sha256().data(), 32);
+  // Keyed hashes (the scanner's HMAC context: no allocation) of the flow's identity
+  // and of the inside host; never the addresses themselves.
+  rules::detectors::Scanner& sc = inspector_->mutableScanner();
+  struct {
+    uint8_t lo[16], hi[16];
+    uint16_t lp, hp;
+    uint8_t proto;
+    uint64_t start;
+  } id{};
+  std::memcpy(id.lo, flow.client_ip, 16);
+  std::memcpy(id.hi, flow.server_ip, 16);
+  id.lp = flow.client_port;
+  id.hp = flow.server_port;
+  id.proto = flow.proto;
+  id.start = flow.first_ns;
+  const auto* idb = reinterpret_cast<const char*>(&id);
+  const uint64_t f0 = sc.keyedHash(0xF1, idb, sizeof id), f1 = sc.keyedHash(0xF2, idb, sizeof id);
+  std::memcpy(ev->flowId, &f0, 8);
+  std::memcpy(ev->flowId + 8, &f1, 8);
+  const auto* dom = reinterpret_cast<const char*>(domestic);
+  const uint64_t s0 = sc.keyedHash(0xF3, dom, 16), s1 = sc.keyedHash(0xF4, dom, 16);
+  std::memcpy(ev->srcIdHash, &s0, 8);
+  std::memcpy(ev->srcIdHash + 8, &s1, 8);
+}
+
+size_t RulesPolicy::formatReason(char* buf, size_t cap, const Decision& d) const noexcept {
+  const RulesetSnapshot& snap = *current_->snap_;
+  const auto& names = *snap.names();
+  const int32_t entry = snap.entryIndexOf(d);
+  const char* entry_name = entry >= 0 && static_cast<size_t>(entry) < names.entries.size()
+                               ? names.entries[static_cast<size_t>(entry)].c_str() : "-";
+  const char* filing_name = d.filing >= 0 && static_cast<size_t>(d.filing) < names.filings.size()
+                                ? names.filings[static_cast<size_t>(d.filing)].c_str() : "-";
+  int n = 0;
+  if (d.filing >= 0) {
+    n = std::snprintf(buf, cap, "%s: %s %s covered by filing %s (count %llu)",
+                      kPolicyActionNames[static_cast<int>(toPolicy(d.action))], basisName(d.basis), entry_name,
+                      filing_name, static_cast<unsigned long long>(d.count));
+  } else if (entry >= 0) {
+    n = std::snprintf(buf, cap, "%s: %s %s, no filing covers it (%s; count %llu)",
+                      kPolicyActionNames[static_cast<int>(toPolicy(d.action))], basisName(d.basis), entry_name,
+                      missName(d.miss), static_cast<unsigned long long>(d.count));
+  } else {
+    n = std::snprintf(buf, cap, "%s: %s", kPolicyActionNames[static_cast<int>(toPolicy(d.action))],
+                      basisName(d.basis));
+  }
+  return n < 0 ? 0 : (static_cast<size_t>(n) < cap ? static_cast<size_t>(n) : cap - 1);
 }
 
 void RulesPolicy::onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept {
   FlowState& st = state(flow);
-  if (st.slot != kNoInspectSlot) inspector_->finish(st.slot);
+  if (FlowInspector* in = inspectorOf(st)) in->finish(st.slot);
+  if (dataplane_) {
+    onFlowEndDataplane(flow, st, log);
+  } else {
+    onFlowEndDryRun(flow, st, log);
+  }
+  releaseSlot(st);
+  st = FlowState{};
+}
+
+namespace {
+// Bounded JSON writer into a fixed buffer (no allocation).
+struct JsonOut {
+  char* b;
+  size_t cap;
+  size_t n = 0;
+  void lit(std::string_view s) {
+    if (n + s.size() < cap) {
+      std::memcpy(b + n, s.data(), s.size());
+      n += s.size();
+    }
+  }
+  void str(std::string_view s) {
+    lit("\"");
+    n = appendEscaped(b, n, cap, s);
+    lit("\"");
+  }
+  void num(uint64_t v) {
+    char t[24];
+    const int k = std::snprintf(t, sizeof t, "%llu", static_cast<unsigned long long>(v));
+    lit(std::string_view(t, static_cast<size_t>(k)));
+  }
+};
+}  // namespace
+
+void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept {
+  Facts facts;
+  VersionRt& v = versions_[0];
+  const Decision d = judge(v, flow, st, &facts, nullptr);
+  ++evaluations_;
+  const PolicyAction action = decide(flow, st, d, facts, true, wiring_.inline_mode);
+  const RulesetSnapshot& snap = *current_->snap_;
+  const int out = facts.outbound ? 0 : 1;
+  // The year's counters: the flow's keyed hashes into each counter it reached.
+  const uint16_t country = d.country[0] != '?' ? counters::countryCode(d.country[0], d.country[1]) : 0;
+  for (const auto& u : d.counterUpdates()) {
+    Sensitivity sens = facts.sensitive ? Sensitivity::kSensitive : Sensitivity::kNonSensitive;
+    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineSensitive) sens = Sensitivity::kSensitive;
+    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineNonSensitive) sens = Sensitivity::kNonSensitive;
+    const std::span<const uint64_t> hashes =
+        u.add > 0 ? std::span<const uint64_t>(facts.hashes.data(), facts.distinct) : std::span<const uint64_t>();
+    wiring_.shard->update(TallyKey{u.key, country, sens}, hashes, facts.f.records, flow.bytes[out], 1);
+  }
+  if (wiring_.samples != nullptr && d.legalEntity >= 0) {
+    anomaly::FlowSample s;
+    s.tenant = static_cast<uint32_t>(d.legalEntity);
+    s.country = country;
+    s.destination = d.destination;
+    s.deltaBytesOut = flow.bytes[out];
+    s.flowBytesOut = flow.bytes[out];
+    s.covered = d.filing >= 0;
+    s.openedFromAbroad = !facts.outbound;
+    s.unixNanos = static_cast<int64_t>(flow.now_ns);
+    if (!wiring_.samples->push(s)) ++dp_stats_.samples_lost;
+  }
+  if (log == nullptr) return;
+  const auto& rs = snap.ruleset();
+  const auto& names = *snap.names();
+  JsonOut j{logbuf_.data(), logbuf_.size()};
+  const PolicyAction shown = !wiring_.inline_mode && action >= PolicyAction::kAlert ? PolicyAction::kAlert : action;
+  j.lit("\"verdict\":{\"action\":");
+  j.str(kPolicyActionNames[static_cast<int>(shown)]);
+  if (shown != action) {
+    j.lit(",\"inline_action\":");
+    j.str(kPolicyActionNames[static_cast<int>(action)]);
+  }
+  const int32_t entry = snap.entryIndexOf(d);
+  const int32_t shown_entry = st.rec_entry >= 0 ? st.rec_entry : entry;
+  j.lit(",\"entry_id\":");
+  j.str(shown_entry >= 0 && static_cast<size_t>(shown_entry) < names.entries.size()
+            ? std::string_view(names.entries[static_cast<size_t>(shown_entry)]) : std::string_view());
+  j.lit(",\"filing_id\":");
+  j.str(d.filing >= 0 ? std::string_view(rs.filings(d.filing).id()) : std::string_view());
+  char reason[256];
+  const size_t rn = st.fail_closed
+                        ? static_cast<size_t>(std::snprintf(reason, sizeof reason,
+                                                            "block: evidence could not be written (fail-closed)"))
+                        : formatReason(reason, sizeof reason, d);
+  j.lit(",\"reason\":");
+  j.str(std::string_view(reason, rn < sizeof reason ? rn : sizeof reason - 1));
+  j.lit(",\"ruleset\":");
+  j.str(v.hash);
+  j.lit(",\"bytes_before_decision\":{\"out\":");
+  j.num(st.before_bytes[out]);
+  j.lit(",\"in\":");
+  j.num(st.before_bytes[1 - out]);
+  j.lit("}");
+  if (st.fail_closed) j.lit(",\"fail_closed\":true");
+  j.lit(",\"new_individuals\":");
+  j.num(facts.distinct);
+  j.lit("},\"detectors\":{");
+  bool first = true;
+  for (size_t i = 0; i < v.detector_of.size(); ++i) {
+    if (!first) j.lit(",");
+    first = false;
+    j.str(rs.detectors(static_cast<int>(i)).name());
+    j.lit(":");
+    j.num(facts.det[i]);
+  }
+  j.lit("},\"tenant\":");
+  j.str(d.tenant >= 0 ? std::string_view(rs.tenants(d.tenant).id()) : std::string_view());
+  j.lit(",\"dest_country\":");
+  j.str(std::string_view(d.country.data(), 2));
+  log->append(std::string_view(j.b, j.n));
+}
+
+void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept {
   FlowOutcome out;
   out.flow = &flow;
-  out.inspected = st.slot != kNoInspectSlot;
+  out.inspected = slotOf(st) != nullptr;
   std::vector<Facts> facts(versions_.size());
   std::vector<Decision> decisions(versions_.size());
   for (size_t i = 0; i < versions_.size(); ++i) {
@@ -234,12 +656,12 @@ void RulesPolicy::onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept {
     // A flow stopped by block/hold keeps that action even if later facts would judge
     // it otherwise (its later packets never crossed).
     vo.action = dropsTraffic(st.action[i]) && st.action[i] > final_action ? st.action[i] : final_action;
-    const auto& rs = v.v.evaluator->ruleset();
-    vo.entry_id = d.entry >= 0 || d.basis >= Basis::kBaselineCiioPi ? v.v.evaluator->reportedEntry(d) : "";
+    const auto& rs = v.ev->ruleset();
+    vo.entry_id = d.entry >= 0 || d.basis >= Basis::kBaselineCiioPi ? v.ev->reportedEntry(d) : "";
     vo.filing_id = d.filing >= 0 ? rs.filings(d.filing).id() : "";
     vo.tenant_id = d.tenant >= 0 ? rs.tenants(d.tenant).id() : "";
     vo.country = std::string(d.country.data(), 2);
-    vo.reason = v.v.evaluator->describe(d);
+    vo.reason = v.ev->describe(d);
     if (i == 0) {
       out.outbound = facts[i].outbound;
       out.content_type = facts[i].f.contentType;
@@ -248,82 +670,65 @@ void RulesPolicy::onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept {
     }
     // Apply this flow to the version's counters and individuals (the year's totals).
     v.counters.apply(d.counterUpdates());
-    if (d.legalEntity >= 0 && st.slot != kNoInspectSlot) {
-      const int32_t year = v.v.evaluator->yearOf(facts[i].f.timeUnix);
-      for (const auto& dir : inspector_->at(st.slot).dir) {
-        for (const auto& kh : dir.scan.result().hashes()) {
-          v.individuals.add(static_cast<uint32_t>(d.legalEntity), year, kh.hash);
+    if (d.legalEntity >= 0) {
+      if (const InspectSlot* sp = slotOf(st)) {
+        const int32_t year = v.ev->yearOf(facts[i].f.timeUnix);
+        for (const auto& dir : sp->dir) {
+          for (const auto& kh : dir.scan.result().hashes()) {
+            v.inds.add(static_cast<uint32_t>(d.legalEntity), year, kh.hash);
+          }
         }
       }
     }
     out.versions.push_back(std::move(vo));
   }
   // Detector match counts by the lists' names (first version's order, then others').
+  const InspectSlot* sp = slotOf(st);
   for (const auto& v : versions_) {
-    const auto& rs = v.v.evaluator->ruleset();
+    const auto& rs = v.ev->ruleset();
     for (size_t i = 0; i < v.detector_of.size(); ++i) {
       const std::string& name = rs.detectors(static_cast<int>(i)).name();
       bool dup = false;
       for (const auto& [n, c] : out.detectors) dup = dup || n == name;
       if (dup) continue;
       uint32_t c = 0;
-      if (v.detector_of[i] >= 0 && st.slot != kNoInspectSlot) {
+      if (v.detector_of[i] >= 0 && sp != nullptr) {
         const auto id = static_cast<size_t>(v.detector_of[i]);
-        const auto& s = inspector_->at(st.slot);
-        c = s.dir[0].scan.result().hits[id] + s.dir[1].scan.result().hits[id];
+        c = sp->dir[0].scan.result().hits[id] + sp->dir[1].scan.result().hits[id];
       }
       out.detectors.emplace_back(name, c);
     }
   }
-  if (st.slot != kNoInspectSlot) {
-    const auto& s = inspector_->at(st.slot);
-    out.gaps = s.dir[0].gaps + s.dir[1].gaps;
-  }
+  if (sp != nullptr) out.gaps = sp->dir[0].gaps + sp->dir[1].gaps;
   if (log != nullptr) {
     const VersionOutcome& vo = out.versions[0];
-    char* b = logbuf_.data();
-    const size_t cap = logbuf_.size();
-    size_t n = 0;
-    auto lit = [&](std::string_view s) {
-      if (n + s.size() < cap) {
-        std::memcpy(b + n, s.data(), s.size());
-        n += s.size();
-      }
-    };
-    auto str = [&](std::string_view s) {
-      lit("\"");
-      n = appendEscaped(b, n, cap, s);
-      lit("\"");
-    };
-    lit("\"verdict\":{\"action\":");
-    str(kPolicyActionNames[static_cast<int>(vo.action)]);
-    lit(",\"entry_id\":");
-    str(vo.entry_id);
-    lit(",\"filing_id\":");
-    str(vo.filing_id);
-    lit(",\"reason\":");
-    str(vo.reason);
-    lit(",\"ruleset\":");
-    str(versions_[0].v.ruleset_hash);
-    lit("},\"detectors\":{");
+    JsonOut j{logbuf_.data(), logbuf_.size()};
+    j.lit("\"verdict\":{\"action\":");
+    j.str(kPolicyActionNames[static_cast<int>(vo.action)]);
+    j.lit(",\"entry_id\":");
+    j.str(vo.entry_id);
+    j.lit(",\"filing_id\":");
+    j.str(vo.filing_id);
+    j.lit(",\"reason\":");
+    j.str(vo.reason);
+    j.lit(",\"ruleset\":");
+    j.str(versions_[0].hash);
+    j.lit("},\"detectors\":{");
     bool first = true;
     for (const auto& [name, c] : out.detectors) {
-      if (!first) lit(",");
+      if (!first) j.lit(",");
       first = false;
-      str(name);
-      char num[16];
-      const int k = std::snprintf(num, sizeof(num), ":%u", c);
-      lit(std::string_view(num, static_cast<size_t>(k)));
+      j.str(name);
+      j.lit(":");
+      j.num(c);
     }
-    lit("},\"tenant\":");
-    str(vo.tenant_id);
-    lit(",\"dest_country\":");
-    str(vo.country);
-    log->append(std::string_view(b, n));
+    j.lit("},\"tenant\":");
+    j.str(vo.tenant_id);
+    j.lit(",\"dest_country\":");
+    j.str(vo.country);
+    log->append(std::string_view(j.b, j.n));
   }
   if (sink_ != nullptr) sink_->onOutcome(out);
-  if (st.slot != kNoInspectSlot) inspector_->release(st.slot);
-  st = FlowState{};
 }
 
 }  // namespace xborder::dp

@@ -168,6 +168,10 @@ class RulesPolicy final : public FlowPolicy {
 
   PolicyAction onPacket(const FlowView& flow, const PacketView& pkt) noexcept override;
   void onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept override;
+  // Dataplane: a flow is settled once blocked/held, or classified and no longer
+  // inspected, and judged under the version in force; epoch() = adopts so far.
+  bool settled(const FlowView& flow, PolicyAction action) const noexcept override;
+  uint64_t epoch() const noexcept override { return version_seq_; }
 
   const FlowInspector& inspector() const { return *inspector_; }
   uint64_t evaluations() const { return evaluations_; }
@@ -229,7 +233,7 @@ class RulesPolicy final : public FlowPolicy {
   void onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept;
   // Dataplane: records a decision if it needs one; returns the action to enforce.
   PolicyAction decide(const FlowView& flow, FlowState& st, const rules::eval::Decision& d, const Facts& facts,
-                      bool at_end, bool dropping) noexcept;
+                      bool at_end, bool inline_mode) noexcept;
   void fillEvent(const FlowView& flow, const FlowState& st, const rules::eval::Decision& d, const Facts& facts,
                  PolicyAction a, bool at_end, evidence_sink::EvidenceEvent* ev) noexcept;
   void bindCurrent() noexcept;

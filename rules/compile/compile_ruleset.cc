@@ -92,6 +92,7 @@ absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& l, const Compi
   pol->set_tz_offset_minutes(l.policy.tzOffsetMinutes);
   pol->set_eligibility_requires_registration(l.policy.eligibilityRequiresRegistration);
   pol->set_eligibility_excludes_ciio(l.policy.eligibilityExcludesCiio);
+  for (double ratio : l.policy.alertRatios) pol->add_alert_ratios(ratio);
 
   // Mechanisms in precedence order (strictest first).
   std::map<std::string, uint32_t> precedence;
@@ -237,6 +238,16 @@ absl::StatusOr<pb::Ruleset> compileList(const lang::NegativeList& l, const Compi
       std::transform(lc.begin(), lc.end(), lc.begin(), [](char ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; });
       o->add_content_types(lc);
     }
+    std::vector<std::string> names;
+    for (const auto& n : e->match.serverNames) {
+      std::string lc = n.name;
+      std::transform(lc.begin(), lc.end(), lc.begin(), [](char ch) { return (ch >= 'A' && ch <= 'Z') ? ch + 32 : ch; });
+      if (!lc.empty() && lc.back() == '.') lc.pop_back();
+      names.push_back(std::move(lc));
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (auto& n : names) o->add_server_names(n);
     std::vector<std::string> hints = e->match.endpointHints;
     std::sort(hints.begin(), hints.end());
     for (auto& h : hints) o->add_endpoint_hints(h);

@@ -101,6 +101,9 @@ struct Match {
   std::string geofenceSet;
   std::vector<Ref> contentTypes;
   std::vector<std::string> endpointHints;
+  // TLS SNI / HTTP Host names (lower case, no trailing dot); a name matches itself and
+  // every sub-domain, on label boundaries. May be an entry's only condition.
+  std::vector<Ref> serverNames;
   std::optional<uint32_t> minRecordsPerFlow;
   std::optional<uint32_t> maxRecordsPerFlow;
   bool present = false;
@@ -188,6 +191,7 @@ struct Policy {
   int tzOffsetMinutes = 480;
   bool eligibilityRequiresRegistration = true;
   bool eligibilityExcludesCiio = true;
+  std::vector<double> alertRatios;  // counting_rules.alert_ratios (ascending, in (0, 1])
   std::vector<Ref> sensitiveClasses;
   std::vector<Ref> keyPriority;
   std::vector<Ref> nonSensitiveIdentifiers;

@@ -412,6 +412,19 @@ void Parser::parseCounting(const YAML::Node& n, NegativeList& l) {
   }
   if (YAML::Node a = n["alert_ratios"]; a.IsDefined() && !a.IsSequence()) {
     err(posOf(a), "alert_ratios must be a list");
+  } else if (a.IsDefined()) {
+    for (const auto& r : a) {
+      double v = 0;
+      if (!r.IsScalar() || !YAML::convert<double>::decode(r, v) || !(v > 0.0 && v <= 1.0)) {
+        err(posOf(r), "alert_ratios: each ratio must be a number in (0, 1]");
+        continue;
+      }
+      if (!l.policy.alertRatios.empty() && v <= l.policy.alertRatios.back()) {
+        err(posOf(r), "alert_ratios must be in ascending order");
+        continue;
+      }
+      l.policy.alertRatios.push_back(v);
+    }
   }
 }
 
@@ -637,7 +650,7 @@ void Parser::parseTenants(const YAML::Node& n, NegativeList& l) {
 void Parser::parseMatch(const YAML::Node& m, Entry& e, const std::string& ctx) {
   std::string mctx = strCat("match of ", ctx);
   if (!checkMap(m, mctx, {"all_of", "any_of", "dictionaries", "content_types", "endpoint_hints",
-                          "min_records_per_flow", "max_records_per_flow", "geofence_set"})) {
+                          "server_names", "min_records_per_flow", "max_records_per_flow", "geofence_set"})) {
     return;
   }
   Match& x = e.match;
@@ -652,6 +665,7 @@ void Parser::parseMatch(const YAML::Node& m, Entry& e, const std::string& ctx) {
   list("any_of", &x.anyOf);
   list("dictionaries", &x.dictionaries);
   list("content_types", &x.contentTypes);
+  list("server_names", &x.serverNames);
   if (m["endpoint_hints"].IsDefined()) x.endpointHints = strings(m["endpoint_hints"], "endpoint_hints");
   if (m["geofence_set"].IsDefined()) x.geofenceSet = str(m["geofence_set"], "geofence_set").value_or("");
   if (m["min_records_per_flow"].IsDefined()) {
