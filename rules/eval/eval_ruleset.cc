@@ -112,6 +112,7 @@ absl::Status Evaluator::build() {
     e.minRecords = pe.min_records_per_flow();
     e.maxRecords = pe.max_records_per_flow();
     e.contentTypes.assign(pe.content_types().begin(), pe.content_types().end());
+    e.serverNames.assign(pe.server_names().begin(), pe.server_names().end());
     e.counted = pe.counted();
     e.sensitivity = pe.sensitivity();
     for (const auto& t : pe.tiers()) {
@@ -265,6 +266,23 @@ int32_t Evaluator::lookupDomain(std::string_view name) const {
   return -1;
 }
 
+// SNI / Host `name` (any case, maybe ":port" or a trailing dot) equals `pattern` (lower
+// case) or is a sub-domain of it: "a.blocked.example.net" matches "blocked.example.net",
+// "notblocked.example.net" does not.
+static bool serverNameMatches(std::string_view name, std::string_view pattern) {
+  if (size_t colon = name.find(':'); colon != std::string_view::npos) name = name.substr(0, colon);
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  if (name.size() < pattern.size() || pattern.empty()) return false;
+  const size_t off = name.size() - pattern.size();
+  if (off > 0 && name[off - 1] != '.') return false;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    char c = name[off + i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c + 32);
+    if (c != pattern[i]) return false;
+  }
+  return true;
+}
+
 bool Evaluator::entryMatches(const EntryRt& e, const FlowFacts& f, uint64_t mask, const char* country) const {
   if ((mask & e.allOf) != e.allOf) return false;
   if (e.anyOf != 0 && (mask & e.anyOf) == 0) return false;
@@ -281,6 +299,11 @@ bool Evaluator::entryMatches(const EntryRt& e, const FlowFacts& f, uint64_t mask
     std::string_view ct = mediaType(f.contentType);
     bool ok = false;
     for (const auto& p : e.contentTypes) ok = ok || contentTypeMatches(ct, p);
+    if (!ok) return false;
+  }
+  if (!e.serverNames.empty()) {
+    bool ok = false;
+    for (const auto& n : e.serverNames) ok = ok || serverNameMatches(f.foreignName, n);
     if (!ok) return false;
   }
   if (!e.countries.empty()) {

@@ -159,6 +159,7 @@ class Evaluator {
     bool geofence = false;
     uint32_t minRecords = 0, maxRecords = 0;
     std::vector<std::string> contentTypes;
+    std::vector<std::string> serverNames;  // lower case; empty = any
     bool counted = false;
     pb::Sensitivity sensitivity = pb::SENSITIVITY_MIXED;
     struct Tier {

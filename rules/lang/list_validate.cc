@@ -228,6 +228,24 @@ class Validator {
     }
   }
 
+  // A DNS name as it appears in SNI / Host: labels of letters, digits, '-' and '_',
+  // 1..63 bytes each, at most 253 bytes; an optional trailing dot.
+  static bool serverNameValid(std::string_view n) {
+    if (!n.empty() && n.back() == '.') n.remove_suffix(1);
+    if (n.empty() || n.size() > 253) return false;
+    size_t label = 0;
+    for (char c : n) {
+      if (c == '.') {
+        if (label == 0) return false;
+        label = 0;
+        continue;
+      }
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+      if (!ok || ++label > 63) return false;
+    }
+    return label > 0;
+  }
+
   static bool contentTypeValid(std::string_view c) {
     size_t slash = c.find('/');
     return slash != std::string_view::npos && slash > 0 && slash + 1 < c.size() &&
@@ -243,6 +261,13 @@ class Validator {
       for (const auto& r : m.dictionaries) {
         if (!dictionaries_.count(r.name)) {
           err(r.pos, strCat("unknown dictionary \"", r.name, "\" in ", ctx, " (not defined under dictionaries:)"));
+        }
+      }
+      for (const auto& r : m.serverNames) {
+        if (!serverNameValid(r.name)) {
+          err(r.pos, strCat("server name \"", r.name, "\" in ", ctx,
+                            " is not a DNS name (letters, digits, '-', '.'; a name also covers its sub-domains, "
+                            "so no '*')"));
         }
       }
       for (const auto& r : m.contentTypes) {
@@ -261,8 +286,10 @@ class Validator {
         if (m.maxRecordsPerFlow && *m.maxRecordsPerFlow == 0) {
           err(m.maxPos, strCat(ctx, " can never match: max_records_per_flow is 0"));
         }
-        if (m.allOf.empty() && m.anyOf.empty() && m.dictionaries.empty() && m.emptyLists.empty()) {
-          err(m.pos, strCat(ctx, " has no content condition (all_of, any_of or dictionaries): it would match every flow"));
+        if (m.allOf.empty() && m.anyOf.empty() && m.dictionaries.empty() && m.serverNames.empty() &&
+            m.emptyLists.empty()) {
+          err(m.pos, strCat(ctx, " has no content condition (all_of, any_of, dictionaries or server_names): it would "
+                                 "match every flow"));
         }
         std::set<std::string> all;
         for (const auto& r : m.allOf) all.insert(r.name);
