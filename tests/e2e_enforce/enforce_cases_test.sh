@@ -149,6 +149,9 @@ if [ "$mode" = tap ]; then
     [ "$n" = 0 ] && pass "tap: the gateway transmitted nothing on ${XB_TB_NAME}$d's peer" ||
       fail "tap: ${XB_TB_NAME}$d received $n packet(s) from the gateway"
   done
+  tx=$(python3 "$here/check_runs.py" counters "$work/gw.out" |
+    python3 -c 'import json,sys; p=json.load(sys.stdin)["ports"]; print(sum(v["tx"] for v in p.values()) if p else "none")')
+  [ "$tx" = 0 ] && pass "tap: the gateway's ports sent 0 packets" || fail "tap: the gateway's ports sent $tx packets"
 fi
 
 export_and_verify "$work/evlog" "$work/bundle" || true
