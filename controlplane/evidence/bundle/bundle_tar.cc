@@ -98,8 +98,8 @@ absl::StatusOr<std::string> writeTar(std::vector<TarEntry> entries) {
   return out;
 }
 
-absl::StatusOr<std::vector<TarEntry>> readTar(std::string_view archive) {
-  std::vector<TarEntry> entries;
+absl::StatusOr<std::vector<TarView>> readTarViews(std::string_view archive) {
+  std::vector<TarView> entries;
   size_t off = 0;
   while (true) {
     if (off + kBlock > archive.size()) {
@@ -118,7 +118,7 @@ absl::StatusOr<std::vector<TarEntry>> readTar(std::string_view archive) {
     }
     auto size = getOctal(hc + 124, 12);
     if (!size.ok()) return absl::InvalidArgumentError(absl::StrCat("tar: bad size at byte ", off));
-    TarEntry e;
+    TarView e;
     std::string name = fieldString(hc, 100), prefix = fieldString(hc + 345, 155);
     e.path = prefix.empty() ? name : absl::StrCat(prefix, "/", name);
     e.type = hc[156] == '\0' ? '0' : hc[156];
@@ -128,17 +128,33 @@ absl::StatusOr<std::vector<TarEntry>> readTar(std::string_view archive) {
       return absl::InvalidArgumentError(absl::StrCat("tar: entry '", e.path, "' truncated"));
     }
     // Only regular files carry data we keep; other types' data is skipped but bounded.
-    if (e.type == '0' || e.type == '7') e.data.assign(archive.substr(off, *size));
+    if (e.type == '0' || e.type == '7') e.data = archive.substr(off, *size);
     off += (*size + kBlock - 1) / kBlock * kBlock;
     entries.push_back(std::move(e));
   }
   return entries;
 }
 
+absl::StatusOr<std::vector<TarEntry>> readTar(std::string_view archive) {
+  auto views = readTarViews(archive);
+  if (!views.ok()) return views.status();
+  std::vector<TarEntry> entries;
+  entries.reserve(views->size());
+  for (auto& v : *views) entries.push_back({std::move(v.path), std::string(v.data), v.type, std::move(v.link)});
+  return entries;
+}
+
 std::vector<HygieneProblem> checkHygiene(const std::vector<TarEntry>& entries) {
+  std::vector<TarView> views;
+  views.reserve(entries.size());
+  for (const TarEntry& e : entries) views.push_back({e.path, e.data, e.type, e.link});
+  return checkHygiene(views);
+}
+
+std::vector<HygieneProblem> checkHygiene(const std::vector<TarView>& entries) {
   std::vector<HygieneProblem> problems;
   std::set<std::string> seen;
-  for (const TarEntry& e : entries) {
+  for (const TarView& e : entries) {
     std::string_view p = e.path;
     auto bad = [&](std::string reason) { problems.push_back({e.path, std::move(reason)}); };
     if (e.type != '0' && e.type != '5') {

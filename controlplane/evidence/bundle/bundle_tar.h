@@ -27,9 +27,20 @@ struct TarEntry {
 // (tests use this to build hostile archives).
 absl::StatusOr<std::string> writeTar(std::vector<TarEntry> entries);
 
+// One entry as read: `data` points into the archive passed to readTarViews, so the
+// verifier reads a 3 GB bundle without copying it (the archive must outlive the views).
+struct TarView {
+  std::string path;
+  std::string_view data;  // file content (empty for non-regular entries)
+  char type = '0';
+  std::string link;
+};
+
 // Parses every header (checksum, magic, octal fields) and returns the entries in
 // archive order. Structural damage (bad checksum, truncated data) is an error; policy
 // (which types and paths are allowed) is checkHygiene's job.
+absl::StatusOr<std::vector<TarView>> readTarViews(std::string_view archive);
+// The same, with each file's bytes copied out (tests and tools that edit bundles).
 absl::StatusOr<std::vector<TarEntry>> readTar(std::string_view archive);
 
 struct HygieneProblem {
@@ -40,6 +51,7 @@ struct HygieneProblem {
 // EVIDENCE.md §5.2 step 1: absolute paths, '..', empty or '.' components, backslashes,
 // control characters, links, devices, anything but regular files and directories,
 // and duplicate names.
+std::vector<HygieneProblem> checkHygiene(const std::vector<TarView>& entries);
 std::vector<HygieneProblem> checkHygiene(const std::vector<TarEntry>& entries);
 
 }  // namespace xborder::evidence::bundle

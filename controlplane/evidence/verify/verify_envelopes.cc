@@ -1,5 +1,7 @@
 #include "controlplane/evidence/verify/verify_envelopes.h"
 
+#include <algorithm>
+#include <iterator>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +27,7 @@ v1::Check row(std::string id, v1::Status st, std::string location, std::string d
 struct Envelope {
   std::string path;
   std::string field;
-  const std::string* data;
+  std::string_view data;
   std::string digest;  // raw
 };
 
@@ -45,12 +47,25 @@ std::vector<v1::Check> verifyEnvelopes(const EnvelopeInputs& in) {
       continue;
     }
     Hash h = hasher.digest(it->second);
-    by_index[index].push_back({it->first, field, &it->second, std::string(reinterpret_cast<const char*>(h.data()), h.size())});
+    by_index[index].push_back({it->first, field, it->second, std::string(reinterpret_cast<const char*>(h.data()), h.size())});
   }
   const uint64_t to = in.from + in.records.size();
   size_t matched = 0, opened = 0, committed_records = 0;
   bool bad = false;
-  for (uint64_t i = 0; i < in.records.size(); ++i) {
+  // Records to look at: those that commit to envelopes and those that have files.
+  std::vector<uint64_t> positions;
+  if (in.sealed != nullptr) {
+    std::set<uint64_t> with_files;
+    for (const auto& [index, e] : by_index) {
+      if (index >= in.from && index < to) with_files.insert(index - in.from);
+    }
+    std::set_union(in.sealed->begin(), in.sealed->end(), with_files.begin(), with_files.end(),
+                   std::back_inserter(positions));
+  } else {
+    positions.resize(in.records.size());
+    for (uint64_t i = 0; i < positions.size(); ++i) positions[i] = i;
+  }
+  for (const uint64_t i : positions) {
     const uint64_t index = in.from + i;
     evidence::v1::EvidenceRecord rec;
     if (!rec.ParseFromArray(in.records[i].data(), static_cast<int>(in.records[i].size()))) continue;  // step 5 reported it
@@ -99,7 +114,7 @@ std::vector<v1::Check> verifyEnvelopes(const EnvelopeInputs& in) {
     std::string salt;
     bool opened_all = true;
     for (const auto* e : in_order) {
-      auto plain = envelope::openEnvelope(*in.regulator_key, in.origin, index, e->field, *e->data);
+      auto plain = envelope::openEnvelope(*in.regulator_key, in.origin, index, e->field, e->data);
       if (!plain.ok()) {
         bad = true;
         opened_all = false;

@@ -20,9 +20,12 @@
 namespace xborder::evidence::verify {
 
 struct EnvelopeInputs {
-  const std::map<std::string, std::string>* files = nullptr;  // bundle path (without top dir) -> bytes
-  uint64_t from = 0;                                           // index of records[0]
-  std::span<const std::string_view> records;                   // stored record bytes, checked by step 5
+  const std::map<std::string, std::string_view>* files = nullptr;  // bundle path (without top dir) -> bytes
+  uint64_t from = 0;                                                // index of records[0]
+  std::span<const std::string_view> records;                        // stored record bytes, checked by step 5
+  // Positions in `records` (ascending) of the records with sealed_digests, as step 5
+  // found them; null: parse every record to find them.
+  const std::vector<uint64_t>* sealed = nullptr;
   std::string_view origin;
   HashAlg hash = HashAlg::kSha256;
   const crypto::PrivateKey* regulator_key = nullptr;           // null: digests only

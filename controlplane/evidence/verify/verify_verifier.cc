@@ -1,8 +1,11 @@
 #include "controlplane/evidence/verify/verify_verifier.h"
 
+#include <endian.h>
+
 #include <algorithm>
 #include <array>
-#include <future>
+#include <cstring>
+#include <memory>
 #include <map>
 #include <set>
 #include <system_error>
@@ -21,9 +24,12 @@
 #include "controlplane/evidence/merkle/merkle_tree.h"
 #include "controlplane/evidence/merkle/merkle_verify.h"
 #include "controlplane/evidence/record/record_check.h"
+#include "controlplane/evidence/store/store_crc32c.h"
 #include "controlplane/evidence/store/store_frame.h"
 #include "controlplane/evidence/verify/verify_adapters.h"
 #include "controlplane/evidence/verify/verify_envelopes.h"
+#include "controlplane/evidence/verify/verify_record_scan.h"
+#include "controlplane/evidence/verify/verify_tasks.h"
 
 namespace xborder::evidence::verify {
 namespace {
@@ -42,6 +48,30 @@ struct StringHash {
 };
 constexpr const char* kCountDims[] = {"type", "tenant", "dst_country", "data_category", "policy_decision"};
 
+// Counts per key of one dimension, looked up by string_view (no allocation per
+// record); the last key is remembered because consecutive records mostly repeat it.
+class KeyCounts {
+ public:
+  void add(std::string_view key) {
+    if (key.empty()) return;
+    if (last_ != nullptr && key == last_key_) {
+      ++*last_;
+      return;
+    }
+    auto it = map_.find(key);
+    if (it == map_.end()) it = map_.emplace(std::string(key), 0).first;
+    ++it->second;
+    last_key_ = it->first;  // node keys do not move
+    last_ = &it->second;
+  }
+  const auto& map() const { return map_; }
+
+ private:
+  std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>> map_;
+  std::string_view last_key_;
+  uint64_t* last_ = nullptr;
+};
+
 // What one record pass over a range of records produced, kept apart so that
 // ranges checked on different cores merge in record order afterwards.
 struct RangeOut {
@@ -52,16 +82,63 @@ struct RangeOut {
     std::string location, detail;
   };
   std::vector<Row> rows;  // step 6 anchor rows, in record order
-  // Per dimension (kCountDims), looked up by string_view: no allocation per record.
-  std::array<std::unordered_map<std::string, uint64_t, StringHash, std::equal_to<>>, 5> counts;
+  // Record types by value (named when merged); other dimensions by key.
+  std::map<int32_t, uint64_t> types;
+  std::array<KeyCounts, 4> counts;  // kCountDims[1..4]
   std::vector<std::string> anomalies;  // at most kMaxAnomalies, in record order
   uint64_t anchors_ok = 0, late = 0, first_late = 0;
-  bool clean = true;  // every record parsed and passed its checks
+  int32_t last_type = -1;
+  uint64_t* last_type_count = nullptr;
 };
 
 constexpr int kMaxAnomalies = 1000;
-// Below this the threads cost more than they save.
-constexpr size_t kMinRecordsPerWorker = 4096;
+// Records per task of the fast record pass: a power of two, so that every full chunk
+// is a perfect subtree (its root is computed by the task) at an aligned position.
+constexpr int kChunkLog2 = 12;
+constexpr uint64_t kChunk = uint64_t{1} << kChunkLog2;
+// Task groups in the pool.
+constexpr int kGroupSha = 0, kGroupSm3 = 1, kGroupRecords = 2;
+
+// RFC 9162 compact range that also takes whole perfect subtrees (a chunk's root) at
+// aligned positions; CompactRange only takes leaves.
+class Fold {
+ public:
+  Fold(const Hasher& h, const CompactRange& start) : h_(h), size_(start.size()) {
+    int i = 0;
+    for (int level = 63; level >= 0; --level) {
+      if ((size_ >> level) & 1) stack_.push_back({level, start.hashes()[i++]});
+    }
+  }
+  void append(const Hash& hash, int level) {
+    stack_.push_back({level, hash});
+    size_ += uint64_t{1} << level;
+    while (stack_.size() >= 2 && stack_[stack_.size() - 2].first == stack_.back().first) {
+      Hash merged = h_.nodeHash(stack_[stack_.size() - 2].second, stack_.back().second);
+      const int up = stack_.back().first + 1;
+      stack_.pop_back();
+      stack_.back() = {up, merged};
+    }
+  }
+  uint64_t size() const { return size_; }
+  Hash root() const {
+    if (stack_.empty()) return h_.emptyRoot();
+    Hash r = stack_.back().second;
+    for (size_t i = stack_.size() - 1; i-- > 0;) r = h_.nodeHash(stack_[i].second, r);
+    return r;
+  }
+
+ private:
+  const Hasher& h_;
+  uint64_t size_;
+  std::vector<std::pair<int, Hash>> stack_;
+};
+
+// Records the fast scan does not cover: their full message is needed (anomaly text,
+// or an ANCHOR whose token step 6 checks).
+bool needsFullRecord(const RecordFacts& f) {
+  return f.type == evidence::v1::RECOVERY || f.type == evidence::v1::ALARM || f.type == evidence::v1::KEY_ROTATION ||
+         f.type == evidence::v1::GAP || f.body == evidence::v1::EvidenceRecord::kAnchorFieldNumber;
+}
 
 struct CheckpointInfo {
   std::string file;
@@ -96,18 +173,17 @@ class Run {
     }
   }
   bool readTrust();
-  void startSm3() {
-    sm3_ = std::async(std::launch::async, [this] {
-      std::map<std::string, std::string> out;
-      for (const auto& [path, data] : files_) out[path] = toHex(bundle::sm3Bytes(data));
-      return out;
-    });
-  }
+  void startDigests();
   void finishSm3();
-  void checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
+  void checkAnchor(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
+  void checkLate(uint64_t index, int64_t observed_unix_nanos, RangeOut& out) const;
+  static void tallyFacts(const RecordFacts& f, RangeOut& out);
+  static void tallyAnomaly(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out);
   void tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
   void flush(RangeOut& out);
-  bool recordsParallel(const std::vector<Frame>& frames, const CompactRange& start);
+  void startFastRecords();
+  void fastChunk(size_t c);
+  bool finishFastRecords(const CompactRange& start);
   bool stepArchive(std::string_view archive);
   bool stepManifest();
   void stepCheckpoints();
@@ -115,33 +191,49 @@ class Run {
   void stepRecords();
   void stepCited();
   void stepEnvelopes();
-  static void addCount(RangeOut& out, size_t dim, std::string_view key) {
-    if (key.empty()) return;
-    auto& m = out.counts[dim];
-    if (auto it = m.find(key); it != m.end()) {
-      ++it->second;
-    } else {
-      m.emplace(std::string(key), 1);
-    }
-  }
-
   const VerifyOptions& opt_;
   v1::Result res_;
   bool failed_ = false;
   std::vector<crypto::NoteVerifier> verifiers_;
   std::optional<Hasher> hasher_;
   std::string top_;
-  std::map<std::string, std::string> files_;  // path (without top dir) -> bytes
+  std::map<std::string, std::string_view> files_;  // path (without top dir) -> bytes in the archive
   bundle::v1::Manifest manifest_;
   std::map<uint64_t, CheckpointInfo> cps_;    // valid checkpoints by size
   std::optional<crypto::Checkpoint> since_;
   std::vector<std::string_view> records_;     // payloads of [from, to), into files_
   bool records_ok_ = false;
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;
-  std::future<std::map<std::string, std::string>> sm3_;
+  struct Digests {
+    std::string sha256, sm3;  // hex, filled by pool tasks
+  };
+  std::map<std::string, Digests> digests_;  // same keys as files_
   std::map<uint64_t, int64_t> gen_time_;  // checkpoint size -> verified TSA genTime (unix s)
   uint64_t anchors_ok_ = 0, late_records_ = 0, first_late_ = 0;
   uint64_t time_back_ = 0, first_back_ = 0;  // records observed before an earlier one (beyond the tolerance)
+  // Where step 8 must look: records that commit to envelopes (step 5 lists them).
+  std::vector<uint64_t> sealed_;  // positions in records_
+
+  // The fast record pass (VerifyOptions::threads != 1): started speculatively right
+  // after step 1, on the pool, while the file digests run; its results are used only
+  // if steps 2-4 pass and every record and root is clean. Otherwise the in-order pass
+  // runs and names the first problem exactly as it always has.
+  struct Chunk {
+    uint64_t begin = 0, end = 0;  // positions in fast_payloads_
+    RangeOut out;
+    std::vector<uint64_t> anchors;  // positions of ANCHOR records (checked on this thread later)
+    std::vector<uint64_t> sealed;
+    Hash root{};                     // perfect subtree of a full, aligned chunk
+    bool has_root = false;
+    bool clean = false;
+  };
+  bool fast_started_ = false;
+  std::vector<std::string_view> fast_payloads_;
+  std::unique_ptr<Hash[]> fast_leaves_;
+  std::unique_ptr<int64_t[]> fast_times_;
+  std::vector<Chunk> chunks_;
+  // Last member: destroyed (its tasks stopped) before anything they use.
+  std::optional<TaskPool> pool_;
 };
 
 bool Run::readTrust() {
@@ -157,7 +249,7 @@ bool Run::readTrust() {
 }
 
 bool Run::stepArchive(std::string_view archive) {
-  auto entries = bundle::readTar(archive);
+  auto entries = bundle::readTarViews(archive);
   if (!entries.ok()) {
     add(1, "archive.structure", v1::FAIL, "archive", std::string(entries.status().message()));
     return false;
@@ -183,7 +275,7 @@ bool Run::stepArchive(std::string_view archive) {
       add(1, "archive.layout", v1::FAIL, e.path, "file at the archive root");
       return false;
     }
-    files_[std::string(p.substr(slash + 1))] = std::move(e.data);
+    files_[std::string(p.substr(slash + 1))] = e.data;
   }
   res_.mutable_identity()->set_bundle_name(top_);
   if (!files_.count(kManifestJson) || !files_.count(kManifestSig)) {
@@ -217,7 +309,7 @@ bool Run::stepArchive(std::string_view archive) {
 }
 
 bool Run::stepManifest() {
-  const std::string& json = files_.at(kManifestJson);
+  const std::string_view json = files_.at(kManifestJson);
   auto opened = crypto::openNote(files_.at(kManifestSig), verifiers_);
   if (!opened.ok()) {
     add(2, "manifest.signature", v1::FAIL, kManifestSig, std::string(opened.status().message()));
@@ -268,6 +360,7 @@ bool Run::stepManifest() {
     add(2, "manifest.range", v1::FAIL, kManifestJson, "range_from > range_to");
     ok = false;
   }
+  pool_->wait(kGroupSha);
   for (const auto& f : manifest_.files()) {
     auto it = files_.find(f.path());
     if (it == files_.end()) {
@@ -275,9 +368,9 @@ bool Run::stepManifest() {
       ok = false;
       continue;
     }
-    const std::string& d = it->second;
+    const std::string_view d = it->second;
     // SM3 is compared in finishSm3(): it runs on another core meanwhile.
-    if (d.size() != f.size() || toHex(bundle::sha256Bytes(d)) != f.sha256()) {
+    if (d.size() != f.size() || digests_.at(f.path()).sha256 != f.sha256()) {
       add(2, "manifest.file", v1::FAIL, f.path(), "size or SHA-256 differs from MANIFEST.json");
       ok = false;
       continue;
@@ -325,7 +418,7 @@ void Run::stepCheckpoints() {
       ok = false;
       continue;
     }
-    CheckpointInfo ci{path, opened->checkpoint, opened->note.text, data, true};
+    CheckpointInfo ci{path, opened->checkpoint, opened->note.text, std::string(data), true};
     by_size[ci.cp.size].push_back(std::move(ci));
   }
   if (since_) {
@@ -447,11 +540,22 @@ void Run::stepRecords() {
     add(5, "records.frames", from == to ? v1::PASS : v1::FAIL, path, from == to ? "empty range" : "records file missing");
     return;
   }
-  auto frames = parseFrames(it->second);
-  if (!frames.ok()) {
-    add(5, "records.frames", v1::FAIL, path, std::string(frames.status().message()));
-    return;
+  // The fast pass checked every frame (length walk, CRC32C, padding) unless it is
+  // not clean; then parseFrames names the first bad frame as it always has.
+  bool fast = false;
+  if (fast_started_) {
+    pool_->wait(kGroupRecords);
+    fast = std::all_of(chunks_.begin(), chunks_.end(), [](const Chunk& c) { return c.clean; });
   }
+  absl::StatusOr<std::vector<Frame>> frames = std::vector<Frame>();
+  if (!fast) {
+    frames = parseFrames(it->second);
+    if (!frames.ok()) {
+      add(5, "records.frames", v1::FAIL, path, std::string(frames.status().message()));
+      return;
+    }
+  }
+  const uint64_t n_frames = fast ? fast_payloads_.size() : frames->size();
   // Seed the tree with the compact range of [0, from) for incremental bundles.
   std::optional<CompactRange> tree;
   if (from == 0) {
@@ -487,12 +591,22 @@ void Run::stepRecords() {
   bool ok = true, unverifiable = false;
   auto next_cp = cps_.upper_bound(from);
   uint64_t prev_cp = from;
-  if (recordsParallel(*frames, *tree)) {
-    next_cp = cps_.upper_bound(from + frames->size());
+  if (fast && finishFastRecords(*tree)) {
+    next_cp = cps_.upper_bound(from + n_frames);
   } else {
-    // Something is wrong (or the range is small): the plain in-order pass, which
-    // names the first bad record or root exactly as it always has.
+    if (fast) {
+      // A root differs: the frames are sound (the fast pass checked them), so this
+      // cannot fail; the in-order pass below names the checkpoint.
+      frames = parseFrames(it->second);
+      if (!frames.ok()) {
+        add(5, "records.frames", v1::FAIL, path, std::string(frames.status().message()));
+        return;
+      }
+    }
+    // Something is wrong (or threads == 1): the plain in-order pass, which names the
+    // first bad record or root exactly as it always has.
     records_.clear();
+    sealed_.clear();
     int64_t last_time = INT64_MIN;
     uint64_t time_back = 0, first_back = 0;  // appliance clock going backwards (a warning)
     RangeOut out;
@@ -511,9 +625,15 @@ void Run::stepRecords() {
           flush(out);
           return;  // fail closed: positions after a bad record mean nothing
         }
+        // A newer-format record still parses; step 8 checks what it commits to.
+        evidence::v1::EvidenceRecord r;
+        if (r.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) && r.flow().sealed_digests_size() > 0) {
+          sealed_.push_back(i);
+        }
       } else {
         const auto& r = *rec;
         tally(index, r, out);
+        if (r.has_flow() && r.flow().sealed_digests_size() > 0) sealed_.push_back(i);
         if (r.observed_unix_nanos() < last_time &&
             last_time - r.observed_unix_nanos() > opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL) {
           if (time_back++ == 0) first_back = index;
@@ -552,10 +672,10 @@ void Run::stepRecords() {
   } else {
     add(6, "semantics.time-order", v1::PASS, "", "record times do not go backwards beyond the tolerance");
   }
-  if (frames->size() != to - from) {
+  if (n_frames != to - from) {
     // After the per-record pass, so a deleted record is named by its position first.
     add(5, "records.count", v1::FAIL, path,
-        absl::StrCat("holds ", frames->size(), " records; MANIFEST.json range [", from, ", ", to, ") needs ", to - from));
+        absl::StrCat("holds ", n_frames, " records; MANIFEST.json range [", from, ", ", to, ") needs ", to - from));
     return;
   }
   if (next_cp != cps_.end()) {
@@ -568,24 +688,29 @@ void Run::stepRecords() {
         absl::StrCat("records [", cps_.rbegin()->first, ", ", to, ") are not covered by a checkpoint"));
     unverifiable = true;
   }
-  res_.set_records(frames->size());
+  res_.set_records(n_frames);
   records_ok_ = ok;
   if (ok && !unverifiable) {
     add(5, "records.root", v1::PASS, path,
-        absl::StrCat(frames->size(), " records: frames, CRC32C, index, origin and every checkpoint root match"));
+        absl::StrCat(n_frames, " records: frames, CRC32C, index, origin and every checkpoint root match"));
   }
 }
 
-// Per-record semantic bookkeeping of step 5/6 for one parsed, checked record.
-void Run::tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
-  addCount(out, 0, evidence::v1::RecordType_Name(r.type()));
-  checkAnchorAndTime(index, r, out);
-  addCount(out, 1, r.tenant());
-  if (r.has_flow()) {
-    addCount(out, 2, r.flow().dst_country());
-    addCount(out, 3, r.flow().data_category());
-    addCount(out, 4, r.flow().policy_decision());
+void Run::tallyFacts(const RecordFacts& f, RangeOut& out) {
+  if (f.type != out.last_type) {
+    out.last_type = f.type;
+    out.last_type_count = &out.types[f.type];  // std::map nodes do not move
   }
+  ++*out.last_type_count;
+  out.counts[0].add(f.tenant);
+  if (f.body == evidence::v1::EvidenceRecord::kFlowFieldNumber) {
+    out.counts[1].add(f.dst_country);
+    out.counts[2].add(f.data_category);
+    out.counts[3].add(f.policy_decision);
+  }
+}
+
+void Run::tallyAnomaly(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) {
   if (r.type() == evidence::v1::RECOVERY || r.type() == evidence::v1::ALARM ||
       r.type() == evidence::v1::KEY_ROTATION || r.type() == evidence::v1::GAP) {
     if (out.anomalies.size() < kMaxAnomalies) {
@@ -598,14 +723,27 @@ void Run::tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut&
   }
 }
 
+// Per-record semantic bookkeeping of step 5/6 for one parsed, checked record (the
+// in-order pass).
+void Run::tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
+  tallyFacts(factsOf(r), out);
+  checkAnchor(index, r, out);
+  checkLate(index, r.observed_unix_nanos(), out);
+  tallyAnomaly(index, r, out);
+}
+
 // Moves one range's results into the report (ranges are flushed in record order).
 void Run::flush(RangeOut& out) {
   for (auto& row : out.rows) add(row.step, std::move(row.id), row.status, std::move(row.location), std::move(row.detail));
   for (auto& a : out.anomalies) {
     if (res_.anomalies_size() < kMaxAnomalies) res_.add_anomalies(std::move(a));
   }
+  for (const auto& [t, v] : out.types) {
+    const std::string& name = evidence::v1::RecordType_Name(static_cast<evidence::v1::RecordType>(t));
+    if (!name.empty()) counts_[{kCountDims[0], name}] += v;
+  }
   for (size_t d = 0; d < out.counts.size(); ++d) {
-    for (const auto& [k, v] : out.counts[d]) counts_[{kCountDims[d], k}] += v;
+    for (const auto& [k, v] : out.counts[d].map()) counts_[{kCountDims[d + 1], k}] += v;
   }
   anchors_ok_ += out.anchors_ok;
   if (out.late > 0 && late_records_ == 0) first_late_ = out.first_late;
@@ -613,73 +751,134 @@ void Run::flush(RangeOut& out) {
   out = RangeOut();
 }
 
-// The record pass on every core: each worker parses, checks and leaf-hashes a
-// contiguous range (the expensive, independent part); then this thread folds the
-// leaf hashes into the tree in order and checks every checkpoint root. Returns
-// false, having changed nothing, when a record fails a check or a root differs:
-// the caller then reruns the plain in-order pass, which reports the first problem
-// (and everything before it) exactly as before.
-bool Run::recordsParallel(const std::vector<Frame>& frames, const CompactRange& start) {
+// Right after step 1: walks the frame lengths in order (cheap) and queues one task per
+// chunk of records. Nothing here is trusted yet; see Chunk.
+void Run::startFastRecords() {
+  if (opt_.threads == 1) return;  // the in-order pass, by request
+  const uint64_t from = manifest_.range_from(), to = manifest_.range_to();
+  auto it = files_.find(absl::StrCat("records/", from, "-", to, ".frames"));
+  if (it == files_.end() || from > to) return;
+  const std::string_view bytes = it->second;
+  // Lengths only: CRC32C and padding are checked by the tasks.
+  for (size_t off = 0; off < bytes.size();) {
+    if (bytes.size() - off < kFrameHeaderSize) return;
+    uint32_t len;
+    std::memcpy(&len, bytes.data() + off, 4);
+    len = le32toh(len);
+    if (len == 0 || len > kMaxFramePayload || bytes.size() - off < frameSize(len)) return;
+    fast_payloads_.push_back(bytes.substr(off + kFrameHeaderSize, len));
+    off += frameSize(len);
+  }
+  const uint64_t n = fast_payloads_.size();
+  if (n == 0) return;
+  fast_leaves_ = std::make_unique_for_overwrite<Hash[]>(n);
+  fast_times_ = std::make_unique_for_overwrite<int64_t[]>(n);
+  // Chunks at absolute multiples of kChunk, so full ones are perfect subtrees.
+  for (uint64_t b = 0; b < n;) {
+    const uint64_t e = std::min(n, ((from + b) / kChunk + 1) * kChunk - from);
+    Chunk c;
+    c.begin = b;
+    c.end = e;
+    chunks_.push_back(std::move(c));
+    b = e;
+  }
+  for (size_t c = 0; c < chunks_.size(); ++c) pool_->add(kGroupRecords, [this, c] { fastChunk(c); });
+  fast_started_ = true;
+}
+
+// One chunk: frame CRC32C and padding, the record checks (fast scan, or the full
+// parse for records it leaves), counts, leaf hashes and, for a full chunk, its root.
+void Run::fastChunk(size_t ci) {
+  Chunk& c = chunks_[ci];
   const uint64_t from = manifest_.range_from();
-  const size_t n = frames.size();
-  size_t workers = std::clamp<size_t>(opt_.threads != 0 ? opt_.threads : std::thread::hardware_concurrency(), 1, 8);
-  workers = std::min(workers, n / kMinRecordsPerWorker);
-  if (workers < 2) return false;
-  std::vector<Hash> leaves(n);
-  std::vector<int64_t> times(n);
-  std::vector<RangeOut> outs(workers);
-  auto work = [&](size_t w) {
-    const size_t begin = n * w / workers, end = n * (w + 1) / workers;
-    RangeOut& out = outs[w];
-    Hasher hasher(*hasher_);  // its own EVP_MD_CTX
-    for (size_t i = begin; i < end; ++i) {
-      const uint64_t index = from + i;
-      std::string_view bytes = frames[i].payload;
-      auto rec = parseRecord(bytes, RecordExpectation{index, std::string_view(opt_.trust.origin())});
-      if (!rec.ok()) {
-        out.clean = false;
-        return;
-      }
-      tally(index, *rec, out);
-      times[i] = rec->observed_unix_nanos();
-      leaves[i] = hasher.leafHash(bytes);
+  const std::string_view origin = opt_.trust.origin();
+  Hasher hasher(*hasher_);  // its own EVP_MD_CTX
+  for (uint64_t i = c.begin; i < c.end; ++i) {
+    const std::string_view p = fast_payloads_[i];
+    const char* frame = p.data() - kFrameHeaderSize;
+    uint32_t want;
+    std::memcpy(&want, frame + 4, 4);
+    uint32_t crc = crc32cExtend(0, frame, 4);
+    crc = crc32cExtend(crc, p.data(), p.size());
+    if (crc != le32toh(want)) return;
+    for (size_t pad = p.size(); pad < frameSize(p.size()) - kFrameHeaderSize; ++pad) {
+      if (p.data()[pad] != 0) return;
     }
-  };
-  {
-    std::vector<std::jthread> threads;
-    for (size_t w = 1; w < workers; ++w) {
-      try {
-        threads.emplace_back(work, w);
-      } catch (const std::system_error&) {
-        work(w);  // no thread to be had: same result, one core
-      }
+    const uint64_t index = from + i;
+    RecordFacts f;
+    if (scanRecordFast(p, index, origin, &f) && !needsFullRecord(f)) {
+      tallyFacts(f, c.out);
+    } else {
+      auto rec = parseRecord(p, RecordExpectation{index, origin});
+      if (!rec.ok()) return;
+      f = factsOf(*rec);
+      tallyFacts(f, c.out);  // f's views point into rec
+      tallyAnomaly(index, *rec, c.out);
+      if (rec->has_anchor()) c.anchors.push_back(i);
     }
-    work(0);
+    if (f.sealed) c.sealed.push_back(i);
+    fast_times_[i] = f.observed_unix_nanos;
+    fast_leaves_[i] = hasher.leafHash(p);
   }
-  for (const auto& o : outs) {
-    if (!o.clean) return false;
+  if (c.end - c.begin == kChunk && (from + c.begin) % kChunk == 0) {
+    CompactRange sub(hasher);
+    for (uint64_t i = c.begin; i < c.end; ++i) sub.append(fast_leaves_[i]);
+    c.root = sub.root();  // one hash: kChunk is a power of two
+    c.has_root = true;
   }
-  CompactRange tree = start;
+  c.clean = true;
+}
+
+// After steps 2-4, with every chunk clean: folds the chunks into the tree in order and
+// checks each checkpoint root; then the order-dependent checks (times, anchors).
+// Returns false, having changed nothing, when a root differs.
+bool Run::finishFastRecords(const CompactRange& start) {
+  const uint64_t from = manifest_.range_from();
+  const uint64_t n = fast_payloads_.size();
+  Fold tree(*hasher_, start);
   auto next_cp = cps_.upper_bound(from);
-  for (size_t i = 0; i < n; ++i) {
-    tree.append(leaves[i]);
+  auto check = [&] {
     if (next_cp != cps_.end() && next_cp->first == tree.size()) {
       if (rawOf(tree.root()) != next_cp->second.cp.root) return false;
       ++next_cp;
     }
+    return true;
+  };
+  for (const Chunk& c : chunks_) {
+    const bool inside = next_cp != cps_.end() && next_cp->first < from + c.end;
+    if (c.has_root && !inside) {
+      tree.append(c.root, kChunkLog2);
+      if (!check()) return false;
+      continue;
+    }
+    for (uint64_t i = c.begin; i < c.end; ++i) {
+      tree.append(fast_leaves_[i], 0);
+      if (!check()) return false;
+    }
   }
   int64_t last_time = INT64_MIN;
   const int64_t tolerance = opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL;
-  for (size_t i = 0; i < n; ++i) {
-    if (times[i] < last_time && last_time - times[i] > tolerance) {
+  RangeOut late;
+  for (uint64_t i = 0; i < n; ++i) {
+    const int64_t t = fast_times_[i];
+    if (t < last_time && last_time - t > tolerance) {
       if (time_back_++ == 0) first_back_ = from + i;
     }
-    last_time = std::max(last_time, times[i]);
+    last_time = std::max(last_time, t);
+    if (!gen_time_.empty()) checkLate(from + i, t, late);
   }
-  for (auto& o : outs) flush(o);
-  records_.clear();
-  records_.reserve(n);
-  for (const auto& f : frames) records_.push_back(f.payload);
+  records_ = fast_payloads_;
+  sealed_.clear();
+  for (auto& c : chunks_) {
+    // ANCHOR records need the verified checkpoints (step 3): checked here, in order.
+    for (uint64_t i : c.anchors) {
+      auto rec = parseRecord(records_[i]);
+      if (rec.ok()) checkAnchor(from + i, *rec, c.out);
+    }
+    sealed_.insert(sealed_.end(), c.sealed.begin(), c.sealed.end());
+    flush(c.out);
+  }
+  flush(late);
   return true;
 }
 
@@ -691,7 +890,7 @@ void Run::stepCited() {
   for (const auto& entry : files_) {
     // Named references, not a structured binding: clang 14 cannot capture those.
     const std::string& path = entry.first;
-    const std::string& data = entry.second;
+    const std::string_view data = entry.second;
     if (!path.starts_with("proofs/records/") || !path.ends_with(".tlog-proof")) continue;
     ++n;
     auto name_idx = bundle::parseDecimal(std::string_view(path).substr(15, path.size() - 15 - 11));
@@ -744,10 +943,8 @@ void Run::stepCited() {
   if (ok) add(7, "cited.proof", v1::PASS, "proofs/records/", absl::StrCat(n, " tlog-proof file(s) verify on their own"));
 }
 
-// Step 6: an ANCHOR record must embed a valid token over the checkpoint it names, and
-// a record must not claim a time after the TSA time of the first stamped checkpoint
-// that covers it (the appliance clock is untrusted; the TSA's is not).
-void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
+// Step 6: an ANCHOR record must embed a valid token over the checkpoint it names.
+void Run::checkAnchor(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
   auto add = [&](uint32_t step, const char* id, v1::Status st, std::string location, std::string detail) {
     out.rows.push_back({step, id, st, std::move(location), std::move(detail)});
   };
@@ -770,24 +967,51 @@ void Run::checkAnchorAndTime(uint64_t index, const evidence::v1::EvidenceRecord&
       }
     }
   }
+}
+
+// Step 6: a record must not claim a time after the TSA time of the first stamped
+// checkpoint that covers it (the appliance clock is untrusted; the TSA's is not).
+void Run::checkLate(uint64_t index, int64_t observed_unix_nanos, RangeOut& out) const {
   auto covering = gen_time_.upper_bound(index);
-  if (covering != gen_time_.end() && r.observed_unix_nanos() / 1000000000 >
-                                         covering->second + opt_.trust.policy().clock_tolerance_seconds()) {
+  if (covering != gen_time_.end() &&
+      observed_unix_nanos / 1000000000 > covering->second + opt_.trust.policy().clock_tolerance_seconds()) {
     if (out.late++ == 0) out.first_late = index;
+  }
+}
+
+// Queues SHA-256 and SM3 of every file, costliest first (SM3 is about four times
+// slower than SHA-256 with SHA-NI): a pool thread takes SM3 of the records file while
+// this thread takes SHA-256 (step 2 waits for those) and then the record chunks.
+void Run::startDigests() {
+  struct Job {
+    size_t cost;
+    bool sm3;
+    std::string_view data;
+    std::string* out;
+  };
+  std::vector<Job> jobs;
+  for (const auto& [path, data] : files_) {
+    Digests& d = digests_[path];
+    jobs.push_back({data.size() * 4 + 1, true, data, &d.sm3});
+    jobs.push_back({data.size() + 1, false, data, &d.sha256});
+  }
+  std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.cost > b.cost; });
+  for (const Job& j : jobs) {
+    pool_->add(j.sm3 ? kGroupSm3 : kGroupSha, [j] { *j.out = toHex(j.sm3 ? bundle::sm3Bytes(j.data) : bundle::sha256Bytes(j.data)); });
   }
 }
 
 // Step 2's SM3 half. Steps 3-8 ran on the (SHA-256-authenticated) files meanwhile; if
 // an SM3 value disagrees, their rows are withdrawn so the result still fails closed.
 void Run::finishSm3() {
-  const auto sm3 = sm3_.get();
+  pool_->wait(kGroupSm3);
   std::vector<std::string> bad;
   for (const auto& f : manifest_.files()) {
-    auto it = sm3.find(f.path());
-    if (it != sm3.end() && it->second != f.sm3()) bad.push_back(f.path());
+    auto it = digests_.find(f.path());
+    if (it != digests_.end() && it->second.sm3 != f.sm3()) bad.push_back(f.path());
   }
-  if (auto it = sm3.find("keys/appliance-chain.pem"); it != sm3.end()) {
-    res_.mutable_identity()->set_cert_sm3(it->second);
+  if (auto it = digests_.find("keys/appliance-chain.pem"); it != digests_.end()) {
+    res_.mutable_identity()->set_cert_sm3(it->second.sm3);
   }
   if (bad.empty()) {
     add(2, "manifest.files-sm3", v1::PASS, kManifestJson, "SM3 of every file matches");
@@ -818,6 +1042,7 @@ void Run::stepEnvelopes() {
   in.files = &files_;
   in.from = manifest_.range_from();
   in.records = records_;
+  in.sealed = &sealed_;
   in.origin = opt_.trust.origin();
   in.hash = hasher_->alg();
   in.regulator_key = opt_.regulator_key ? &*opt_.regulator_key : nullptr;
@@ -836,9 +1061,12 @@ absl::StatusOr<v1::Result> Run::go(std::string_view archive) {
   if (!stepArchive(archive)) {
     notRun(2);
   } else {
-    startSm3();
+    const unsigned cores = opt_.threads != 0 ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
+    pool_.emplace(std::min(cores, 8u) - 1);  // this thread is the last worker
+    startDigests();
+    startFastRecords();
     if (!stepManifest()) {
-      sm3_.wait();
+      pool_->cancel();
       notRun(3);
     } else {
       stepCheckpoints();
@@ -850,6 +1078,7 @@ absl::StatusOr<v1::Result> Run::go(std::string_view archive) {
       stepEnvelopes();
       finishSm3();
     }
+    pool_.reset();
   }
   // Rows in §5.2 step order (SM3 and semantic rows are produced out of order).
   std::stable_sort(res_.mutable_checks()->begin(), res_.mutable_checks()->end(),
