@@ -110,11 +110,16 @@ std::string renderPrometheus(const Runtime& rt) {
     t.add("xborder_worker_drops_total", absl::StrCat(wl, ",reason=\"tx-handoff-ring-full\""),
           st.w.tx_handoff_dropped.get());
     t.add("xborder_worker_flows_active", wl, rt.engines[w]->activeFlows(), "gauge");
+    t.add("xborder_rst_sent_total", wl, st.w.rst_sent.get());
+    t.add("xborder_rst_failed_total", wl, st.w.rst_failed.get());
     t.add("xborder_flow_log_lines_total", wl, rt.flow_logs[w]->lines());
     t.add("xborder_flow_log_bytes_total", wl, rt.flow_logs[w]->bytes());
     t.add("xborder_flow_log_lost_total", wl, rt.flow_logs[w]->lost());
     Collect c(t, w);
     rt.engines[w]->visitCounters(c);
+  }
+  if (rt.enforce != nullptr) {
+    rt.enforce->prometheus(t);
   }
   return t.str();
 }
@@ -147,11 +152,15 @@ void printStats(const Runtime& rt, FILE* out, double elapsed_s) {
     std::fprintf(out,
                  "  worker %u (lcore %u): rx %lu tx %lu tap-consumed %lu handoff-in %lu | drops: "
                  "verdict %lu tx-full %lu handoff-ring-full %lu tx-handoff-ring-full %lu | flows "
-                 "active %lu | flow log lines %lu lost %lu\n",
+                 "active %lu | flow log lines %lu lost %lu | rst sent %lu failed %lu\n",
                  w, rt.worker_lcores[w], rx, tx, tap, st.w.handoff_in.get(), vd, txd, hod,
                  st.w.tx_handoff_dropped.get(), rt.engines[w]->activeFlows(),
-                 rt.flow_logs[w]->lines(), rt.flow_logs[w]->lost());
+                 rt.flow_logs[w]->lines(), rt.flow_logs[w]->lost(), st.w.rst_sent.get(),
+                 st.w.rst_failed.get());
     rt.engines[w]->visitCounters(engine);
+  }
+  if (rt.enforce != nullptr) {
+    rt.enforce->printStats(out);
   }
   // Console: non-zero engine counters only (Prometheus serves every one).
   for (const auto& [k, v] : engine.sums) {

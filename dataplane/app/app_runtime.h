@@ -16,6 +16,7 @@
 
 #include "absl/status/status.h"
 #include "dataplane/app/app_config.h"
+#include "dataplane/app/app_enforce.h"
 #include "dataplane/app/app_flow_log.h"
 #include "dataplane/base/counters.h"
 #include "dataplane/engine/engine.h"
@@ -61,6 +62,8 @@ struct alignas(64) PortWorkerCounters {
 
 struct alignas(64) WorkerCounters {
   RelaxedCounter loops, busy_loops;
+  RelaxedCounter rst_sent;    // RST frames staged for tx (two per blocked TCP flow)
+  RelaxedCounter rst_failed;  // blocked TCP flow without RST: frame not answerable, no mbuf
   RelaxedCounter handoff_in;
   RelaxedCounter tx_handoff_out, tx_handoff_dropped, tx_handoff_in;
   std::atomic<uint64_t> first_rx_tsc{0};  // 0 until the first packet
@@ -83,6 +86,21 @@ struct TscClock {
   }
 };
 
+// The engine's RstInjector for one worker; forwards to the worker loop, which knows
+// the burst being judged and owns the tx buffers (bound when the worker starts).
+class RstTarget {
+ public:
+  virtual ~RstTarget() = default;
+  virtual void sendRst(const FlowView& flow, const PacketView& pkt) noexcept = 0;
+};
+class WorkerRst final : public RstInjector {
+ public:
+  void resetBoth(const FlowView& flow, const PacketView& pkt) noexcept override {
+    if (target != nullptr) target->sendRst(flow, pkt);
+  }
+  RstTarget* target = nullptr;
+};
+
 struct Runtime {
   AppConfig cfg;
   unsigned nworkers = 0;
@@ -97,6 +115,11 @@ struct Runtime {
   std::atomic<int> phase{kRun};
   std::vector<std::unique_ptr<std::atomic<int>>> ack;  // per worker: last phase done
   std::vector<std::unique_ptr<std::atomic<bool>>> done;
+
+  // Issue 5 (null / empty without a ruleset).
+  Enforcement* enforce = nullptr;
+  std::vector<std::unique_ptr<WorkerRst>> rst;     // per worker (inline mode)
+  std::vector<struct rte_mempool*> rst_pools;      // per worker: RST frames only
 
   std::vector<std::unique_ptr<Engine>> engines;
   std::vector<std::unique_ptr<WorkerFlowLog>> flow_logs;

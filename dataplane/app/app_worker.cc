@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "dataplane/app/app_flow_hash.h"
+#include "dataplane/app/app_rst.h"
 #include "dataplane/app/app_runtime.h"
 
 namespace xborder::dp::app {
@@ -22,7 +23,12 @@ namespace {
 // rest is beyond any header the Engine decodes and still forwarded whole.
 constexpr uint32_t kScratchBytes = 16384;
 
-class Worker {
+uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+uint32_t rd32(const uint8_t* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3];
+}
+
+class Worker final : public RstTarget {
  public:
   Worker(Runtime& rt, unsigned me)
       : rt_(rt),
@@ -31,7 +37,8 @@ class Worker {
         burst_(rt.cfg.burst_size),
         engine_(*rt.engines[me]),
         log_(*rt.flow_logs[me]),
-        st_(*rt.stats[me]) {
+        st_(*rt.stats[me]),
+        enforce_(rt.enforce) {
     for (const PortInfo& p : rt.ports) {
       if (p.nb_rxq > 1) {
         rx_.push_back({p.id, static_cast<uint16_t>(me), false});  // RSS: our own queue
@@ -62,10 +69,59 @@ class Worker {
       }
       route_.push_back(r);
     }
+    if (me < rt.rst.size()) {
+      rt.rst[me]->target = this;
+      rst_pool_ = rt.rst_pools[me];
+    }
+  }
+  ~Worker() override {
+    if (me_ < rt_.rst.size()) rt_.rst[me_]->target = nullptr;
+  }
+
+  // The engine blocked a TCP flow inline at pkt (inside the burst being processed):
+  // find that frame, build both RSTs, stage them for tx. Rare path: one rebuild per
+  // candidate frame of the burst, no allocation beyond two mbufs.
+  void sendRst(const FlowView& flow, const PacketView& pkt) noexcept override {
+    if (!pkt.tcp || !pkt.has_seq || rst_pool_ == nullptr) {
+      st_.w.rst_failed.add();
+      return;
+    }
+    const uint16_t sport = pkt.dir == 0 ? flow.client_port : flow.server_port;
+    const uint16_t dport = pkt.dir == 0 ? flow.server_port : flow.client_port;
+    for (uint16_t i = 0; i < cur_n_; ++i) {
+      const PacketIn& p = pkts_[i];
+      if (p.data == nullptr || !buildRstFrames(p.data, p.caplen, p.wirelen, &rstbuf_)) {
+        continue;
+      }
+      // The frame toward the receiver keeps the judged packet's ports and sequence.
+      const uint8_t* tcp = rstbuf_.to_receiver + rstbuf_.receiver_len - 20;
+      if (rd16(tcp) != sport || rd16(tcp + 2) != dport || rd32(tcp + 4) != pkt.tcp_seq) {
+        continue;
+      }
+      const uint16_t rx = cur_m_[i]->port;
+      const uint16_t peer = rt_.port(rx).peer;
+      if (peer == kNoPort) {
+        return;  // tap: nothing is ever sent
+      }
+      rte_mbuf* back = makeFrame(rstbuf_.to_sender, rstbuf_.sender_len, peer);
+      rte_mbuf* on = makeFrame(rstbuf_.to_receiver, rstbuf_.receiver_len, rx);
+      if (back == nullptr || on == nullptr) {
+        if (back != nullptr) rte_pktmbuf_free(back);
+        if (on != nullptr) rte_pktmbuf_free(on);
+        st_.w.rst_failed.add();
+        return;
+      }
+      stageTx(rt_.slot_of_port[rx], back);   // back out where the judged packet came in
+      stageTx(rt_.slot_of_port[peer], on);   // on toward its receiver
+      st_.w.rst_sent.add(2);
+      return;
+    }
+    st_.w.rst_failed.add();
   }
 
   int run() {
     int acked = kRun;
+    if (enforce_ != nullptr) enforce_->workerOnline(me_);
     for (;;) {
       const uint64_t tsc = rte_rdtsc();
       const uint64_t now_ns = rt_.clock.ns(tsc);  // one timestamp per loop, shared by the burst
@@ -96,6 +152,7 @@ class Worker {
       busy |= drainTxRings();
 
       engine_.advanceTime(now_ns);
+      if (enforce_ != nullptr) enforce_->workerPoll(me_);  // ruleset swap + RCU quiescent
       log_.poll(tsc);
       st_.w.loops.add();
       if (busy) {
@@ -117,6 +174,7 @@ class Worker {
           engine_.flushAll(now_ns);
           log_.setBlocking(true);
           log_.flush();
+          if (enforce_ != nullptr) enforce_->workerOffline(me_);
           rt_.ack[me_]->store(phase, std::memory_order_release);
           return 0;
         }
@@ -242,7 +300,10 @@ class Worker {
       c.rx_packets.add(n);
       c.rx_bytes.add(bytes);
     }
+    cur_m_ = m;
+    cur_n_ = n;
     engine_.processBurst(pkts_.data(), n, verdicts_.data());
+    cur_n_ = 0;
     if (in.peer == kNoPort) {
       // Tap mode: nothing leaves; every packet is either a verdict drop or consumed.
       uint16_t ndrop = 0;
@@ -307,7 +368,10 @@ class Worker {
     for (uint16_t i = 0; i < n; ++i) {
       fillPacketIn(m[i], i, now_ns, rt_.port(m[i]->port).side);
     }
+    cur_m_ = m;
+    cur_n_ = n;
     engine_.processBurst(pkts_.data(), n, verdicts_.data());
+    cur_n_ = 0;
     uint16_t nfree = 0;
     for (uint16_t i = 0; i < n; ++i) {
       rte_mbuf* b = m[i];
@@ -381,6 +445,23 @@ class Worker {
     }
   }
 
+  // An mbuf holding `frame` (padded to the Ethernet minimum). m->port is the port whose
+  // peer it leaves on, as for forwarded packets (the tx hand-off routes by it).
+  rte_mbuf* makeFrame(const uint8_t* frame, uint32_t len, uint16_t via) noexcept {
+    rte_mbuf* m = rte_pktmbuf_alloc(rst_pool_);
+    if (m == nullptr) return nullptr;
+    const uint32_t padded = len < 60 ? 60 : len;
+    char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(padded));
+    if (d == nullptr) {
+      rte_pktmbuf_free(m);
+      return nullptr;
+    }
+    std::memcpy(d, frame, len);
+    std::memset(d + len, 0, padded - len);
+    m->port = via;
+    return m;
+  }
+
   // Owner side of the tx hand-off: packets other workers judged, for our tx queue.
   bool drainTxRings() {
     bool any = false;
@@ -423,6 +504,11 @@ class Worker {
   std::vector<uint16_t> tx_n_;
   std::vector<uint64_t> tx_bytes_;  // pkt_len sum of what tx_[slot] holds
   std::vector<TxRoute> route_;
+  Enforcement* enforce_ = nullptr;
+  rte_mempool* rst_pool_ = nullptr;
+  rte_mbuf** cur_m_ = nullptr;  // the burst processBurst is judging (for sendRst)
+  uint16_t cur_n_ = 0;
+  RstFrames rstbuf_;
 };
 
 }  // namespace

@@ -20,6 +20,8 @@
 #include <vector>
 
 #include "dataplane/app/app_config.h"
+#include "dataplane/app/app_control.h"
+#include "dataplane/app/app_enforce.h"
 #include "dataplane/app/app_metrics.h"
 #include "dataplane/app/app_prometheus.h"
 #include "dataplane/app/app_runtime.h"
@@ -32,7 +34,9 @@ constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
 
 volatile std::sig_atomic_t g_signal = 0;
+volatile std::sig_atomic_t g_reload = 0;
 void onSignal(int sig) { g_signal = sig; }
+void onHangup(int) { g_reload = 1; }
 
 int fail(int code, const std::string& msg) {
   std::fprintf(stderr, "%s: %s\n", kProg, msg.c_str());
@@ -99,6 +103,14 @@ class App {
   // One round of main-lcore chores; sleeps up to 10 ms (in poll when Prometheus is on).
   void chores() {
     drainLogs();
+    if (enforce_) {
+      enforce_->chores();
+      if (g_reload != 0) {
+        g_reload = 0;
+        enforce_->reload("", "SIGHUP");
+      }
+      control_.poll([this](std::string_view line) { return enforce_->handleControl(line); });
+    }
     if (prom_.running()) {
       prom_.poll(10, [this] { return renderPrometheus(rt_); });
     } else {
@@ -123,6 +135,8 @@ class App {
   Runtime rt_;
   FlowLogFile file_;
   PrometheusServer prom_;
+  std::unique_ptr<Enforcement> enforce_;
+  ControlServer control_;
 };
 
 int App::run(int argc, char** argv) {
@@ -188,6 +202,38 @@ int App::run(int argc, char** argv) {
   rt_.clock.base_tsc = rte_rdtsc();
   rt_.clock.base_ns = wallNs();
 
+  // Issue 5: the ruleset, evidence log, counters and one policy per worker.
+  if (!cfg.enforce.ruleset.empty()) {
+    uint32_t cap = 1;  // the engine rounds up too; the policy indexes by flow slot
+    while (cap < cfg.engine.flow_capacity) {
+      cap <<= 1;
+    }
+    absl::StatusOr<std::unique_ptr<Enforcement>> en = Enforcement::create(cfg, rt_.nworkers, cap);
+    if (!en.ok()) {
+      return fail(en.status().code() == absl::StatusCode::kInvalidArgument ? kExitUsage
+                                                                            : kExitRuntime,
+                  std::string(en.status().message()));
+    }
+    enforce_ = *std::move(en);
+    rt_.enforce = enforce_.get();
+    if (cfg.mode == Mode::kInline) {
+      for (unsigned w = 0; w < rt_.nworkers; ++w) {
+        rt_.rst.push_back(std::make_unique<WorkerRst>());
+        const std::string name = "xb_rst_" + std::to_string(w);
+        // Small: RSTs are 2 per blocked flow and leave at the next tx flush.
+        rte_mempool* mp = rte_pktmbuf_pool_create(name.c_str(), 1023, 32, 0,
+                                                  RTE_PKTMBUF_HEADROOM + 128,
+                                                  static_cast<int>(rte_lcore_to_socket_id(
+                                                      rt_.worker_lcores[w])));
+        if (mp == nullptr) {
+          return fail(kExitRuntime, "cannot create the RST mbuf pool: " +
+                                        std::string(rte_strerror(rte_errno)));
+        }
+        rt_.rst_pools.push_back(mp);
+      }
+    }
+  }
+
   // Per worker: flow log sink, Engine, counters (control path allocations).
   for (unsigned w = 0; w < rt_.nworkers; ++w) {
     std::string err;
@@ -199,6 +245,11 @@ int App::run(int argc, char** argv) {
     }
     EngineConfig ec = cfg.engine;
     ec.worker_id = w;
+    if (enforce_) {
+      ec.policy = enforce_->policy(w);
+      ec.inline_mode = cfg.mode == Mode::kInline;  // tap: every verdict is an alert
+      ec.rst = w < rt_.rst.size() ? rt_.rst[w].get() : nullptr;
+    }
     auto engine = Engine::create(ec, log.get(), &err);
     if (!engine) {
       return fail(kExitRuntime, "worker " + std::to_string(w) + ": engine: " + err);
@@ -227,8 +278,17 @@ int App::run(int argc, char** argv) {
       return fail(kExitRuntime, std::string(s.message()));
     }
   }
+  if (enforce_ && !cfg.enforce.control_socket.empty()) {
+    if (absl::Status s = control_.start(cfg.enforce.control_socket); !s.ok()) {
+      return fail(kExitRuntime, std::string(s.message()));
+    }
+  }
   std::signal(SIGINT, onSignal);
   std::signal(SIGTERM, onSignal);
+  if (enforce_) {
+    std::signal(SIGHUP, onHangup);
+    enforce_->start();
+  }
 
   std::fprintf(stderr, "%s: %s mode, %u worker(s), flow log %s\n", kProg,
                std::string(modeName(cfg.mode)).c_str(), rt_.nworkers, cfg.flow_log.c_str());
@@ -238,6 +298,10 @@ int App::run(int argc, char** argv) {
                  p.peer == kNoPort ? "nothing (tap)" : rt_.port(p.peer).name.c_str(), p.nb_rxq,
                  p.nb_txq,
                  p.rss ? "symmetric RSS" : p.handoff ? "software hash hand-off" : "single queue");
+  }
+  if (control_.running()) {
+    std::fprintf(stderr, "%s: control socket %s (xborder-dataplane-ctl reload [FILE]; SIGHUP)\n",
+                 kProg, control_.path().c_str());
   }
   if (prom_.running()) {
     std::fprintf(stderr, "%s: prometheus on http://%s:%u/metrics\n", kProg,
@@ -298,6 +362,10 @@ int App::run(int argc, char** argv) {
   rte_eal_mp_wait_lcore();
   drainLogs();
   file_.close();
+  control_.stop();
+  if (enforce_) {
+    enforce_->stop(why);  // APPLIANCE stop, last counters, writer drained, checkpoint
+  }
 
   printStats(rt_, stdout, elapsed);
   const Totals t = totals(rt_);
@@ -322,6 +390,8 @@ int App::run(int argc, char** argv) {
   stopPorts(rt_);
   rt_.engines.clear();
   rt_.flow_logs.clear();
+  rt_.enforce = nullptr;
+  enforce_.reset();
   rte_eal_cleanup();
   if (file_.errors() > 0) {
     return fail(kExitRuntime, "flow log " + cfg.flow_log + ": write errors, records lost");
