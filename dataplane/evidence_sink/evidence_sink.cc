@@ -86,9 +86,9 @@ bool EvidenceSink::submitControl(evidence::v1::EvidenceRecord record) {
   return true;
 }
 
-void EvidenceSink::resumeLog(evidence::Log* log) {
+void EvidenceSink::resumeLog(std::function<evidence::Log*()> reopen) {
   std::lock_guard lk(controlMu_);
-  resumeTo_ = log;
+  reopen_ = std::move(reopen);
 }
 
 void EvidenceSink::addFlow(std::vector<Pending>& batch, size_t worker, const EvidenceEvent& ev) {
@@ -237,16 +237,17 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
 size_t EvidenceSink::runOnce() {
   std::vector<Pending> batch;
   std::vector<evidence::v1::EvidenceRecord> control;
-  evidence::Log* resume = nullptr;
+  std::function<evidence::Log*()> reopen;
   {
     std::lock_guard lk(controlMu_);
     control.swap(controlQueue_);
-    resume = resumeTo_;
-    resumeTo_ = nullptr;
+    reopen.swap(reopen_);
   }
-  if (resume != nullptr) {
-    // Intake is back (the caller reopened the log): first say what was lost meanwhile.
-    log_ = resume;
+  if (reopen) {
+    if (evidence::Log* fresh = reopen()) log_ = fresh;
+  }
+  if (reopen && log_->state() == evidence::LogState::kOpen) {
+    // Intake is back: first say what was lost meanwhile.
     const int64_t now = nowNanos();
     for (size_t wi = 0; wi < workers_.size(); ++wi) {
       DiskLoss& d = workers_[wi]->disk;
@@ -271,7 +272,7 @@ size_t EvidenceSink::runOnce() {
       lostControlWhileDown_ = 0;
     }
     downSinceNanos_ = 0;
-    if (log_->state() == evidence::LogState::kOpen) writerHealthy_.store(true, std::memory_order_release);
+    writerHealthy_.store(true, std::memory_order_release);
   }
   if (log_->state() != evidence::LogState::kOpen) writerHealthy_.store(false, std::memory_order_release);
   batch.reserve(batch.size() + options_.batchMax + 2 * workers_.size() + control.size());

@@ -141,11 +141,16 @@ class EvidenceSink {
   // writer in its next batch, so one thread appends. Index, origin and format version
   // are set by the writer; observed time if 0. False when the queue is full (4096).
   bool submitControl(evidence::v1::EvidenceRecord record);
-  // After the Log stopped intake (disk full) and was reopened by the caller: the writer
-  // switches to `log` (may be the same object) and, first, writes one GAP record per
-  // worker for the events it had to drop meanwhile (source "disk-full"), and one for
-  // lost control records; then canRecord() becomes true again. Control thread.
-  void resumeLog(evidence::Log* log);
+  // After the Log stopped intake (disk full): once space is back, the caller asks the
+  // writer to reopen it. `reopen` runs on the writer thread at its next pass (so the old
+  // Log is never in use while it is closed): it closes the old Log, opens it again
+  // (evidence::Log::open) and returns the Log to use from then on (the old pointer if
+  // reopening failed: the sink stays unhealthy; ask again later). If the returned Log
+  // takes records, the writer first writes one GAP record per worker for the events it
+  // had to drop meanwhile (source "disk-full ..."), and one for lost control records,
+  // then canRecord() is true again. Control thread; tests without the writer thread
+  // call runOnce() to apply it.
+  void resumeLog(std::function<evidence::Log*()> reopen);
   void start();  // writer thread
   void stop();   // drains what is queued, writes pending GAPs, joins
   // One writer pass over every ring (for tests without the thread). Returns the number
@@ -199,7 +204,7 @@ class EvidenceSink {
   mutable std::mutex controlMu_;
   std::vector<evidence::v1::EvidenceRecord> controlQueue_;
   std::vector<std::shared_ptr<const RulesetNames>> names_;  // newest last, at most 16
-  evidence::Log* resumeTo_ = nullptr;                       // set by resumeLog()
+  std::function<evidence::Log*()> reopen_;                   // set by resumeLog()
   uint64_t lostControlWhileDown_ = 0;                       // writer-only
   int64_t downSinceNanos_ = 0;                              // writer-only
 };

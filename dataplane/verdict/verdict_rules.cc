@@ -252,6 +252,7 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
   facts->det.fill(0);
   facts->dict.fill(0);
   facts->distinct = 0;
+  facts->dropped = 0;
   facts->sensitive = false;
   if (const InspectSlot* sp = slotOf(st)) {
     const InspectSlot& s = *sp;
@@ -275,6 +276,7 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
     for (const auto& dir : s.dir) {
       const auto& r = dir.scan.result();
       facts->sensitive = facts->sensitive || r.sensitiveHits > 0;
+      facts->dropped += r.keyHashesDropped;
       for (const auto& kh : r.hashes()) {
         bool dup = false;
         for (uint32_t k = 0; k < facts->distinct; ++k) dup = dup || facts->hashes[k] == kh.hash;
@@ -323,7 +325,9 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
         }
       }
     } else {
-      fresh = facts->distinct;  // a sketch cannot tell who was seen: all count (upper bound)
+      // A sketch cannot tell who was seen: every identifier of the flow counts, and
+      // keyed hits the scanner could not keep too (an upper bound for the decision).
+      fresh = facts->distinct + facts->dropped;
     }
   }
   if (fresh > 0) {
@@ -437,7 +441,7 @@ void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Dec
   const int out = facts.outbound ? 0 : 1;
   ev->bytesOutBeforeDecision = st.before_bytes[out];
   ev->bytesInBeforeDecision = st.before_bytes[1 - out];
-  ev->identifiersCount = facts.distinct;
+  ev->identifiersCount = facts.distinct + facts.dropped;
   ev->records = facts.f.records;
   ev->flowSeq = (uint64_t{wiring_.worker} << 48) | (uint64_t{flow.flow_gen} << 24) | (flow.flow_index & 0xFFFFFF);
   ev->tenant = d.legalEntity >= 0 ? static_cast<uint32_t>(d.legalEntity) : UINT32_MAX;
@@ -621,8 +625,8 @@ void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLo
   j.num(st.before_bytes[1 - out]);
   j.lit("}");
   if (st.fail_closed) j.lit(",\"fail_closed\":true");
-  j.lit(",\"new_individuals\":");
-  j.num(facts.distinct);
+  j.lit(",\"identifiers\":");
+  j.num(facts.distinct + facts.dropped);
   j.lit("},\"detectors\":{");
   bool first = true;
   for (size_t i = 0; i < v.detector_of.size(); ++i) {

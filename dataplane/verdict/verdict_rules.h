@@ -215,7 +215,8 @@ class RulesPolicy final : public FlowPolicy {
     std::array<uint32_t, 64> dict{};
     bool outbound = true;
     bool sensitive = false;
-    uint32_t distinct = 0;  // distinct keyed hashes in the flow (dataplane: in hashes)
+    uint32_t distinct = 0;  // distinct keyed hashes in the flow (in hashes)
+    uint32_t dropped = 0;   // keyed hits the scanner could not keep (beyond 16 a direction)
     std::array<uint64_t, 2 * rules::detectors::kMaxKeyHashes> hashes{};
   };
 

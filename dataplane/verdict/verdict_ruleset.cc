@@ -39,11 +39,12 @@ absl::StatusOr<std::array<uint8_t, 32>> fromHex(std::string_view hex) {
   return out;
 }
 
-// Tier lower bounds above zero: the counts at which the judgement changes.
+// Tier lower bounds above one: the counts at which the judgement changes (a first
+// tier starting at 0 or 1 is where counting starts, not a threshold).
 std::vector<uint64_t> boundariesOf(const google::protobuf::RepeatedPtrField<rules::pb::Tier>& tiers) {
   std::vector<uint64_t> b;
   for (const auto& t : tiers) {
-    if (t.min() > 0) b.push_back(t.min());
+    if (t.min() > 1) b.push_back(t.min());
   }
   std::sort(b.begin(), b.end());
   b.erase(std::unique(b.begin(), b.end()), b.end());
