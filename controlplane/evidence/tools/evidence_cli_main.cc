@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -74,12 +76,16 @@ constexpr char kCheckpointHelp[] =
 constexpr char kExportHelp[] =
     "usage: xborder-evidence export --log DIR --out BUNDLE.tar\n"
     "         [--from N --to M | --since TIME --until TIME] [--since-checkpoint FILE]\n"
-    "         [--cite I,J,...] [--created-at TIME] [--operator ROLE] [--purpose TEXT]\n"
+    "         [--cite I,J,...] [--created-at TIME] [--operator ROLE] [--purpose TEXT] [--quiet]\n"
     "Writes a deterministic bundle (EVIDENCE.md §5.1) of records [N, M) or of records\n"
     "observed in [since, until) (RFC 3339 UTC or unix seconds). The range end is widened\n"
     "to the next checkpoint so every record is under a signed root. --since-checkpoint\n"
     "is the regulator's last-seen checkpoint note (consistency proofs start there).\n"
-    "The export is then logged as an EXPORT record (chain of custody).\n";
+    "The export is then logged as an EXPORT record (chain of custody).\n"
+    "The bundle is streamed to BUNDLE.tar.tmp and renamed to BUNDLE.tar once synced; an\n"
+    "error or SIGINT/SIGTERM leaves nothing under BUNDLE.tar. Memory stays bounded (about\n"
+    "8 MiB of records in flight) whatever the range. Long exports print progress on\n"
+    "stderr every 2 s (records done/total, rate) unless --quiet.\n";
 constexpr char kTrustHelp[] =
     "usage: xborder-evidence trust --log DIR [--tsa-roots PEM[,PEM...]] [--out FILE]\n"
     "Prints the trust file (JSON) the regulator records at enrolment: origin, hash,\n"
@@ -281,14 +287,36 @@ int cmdCheckpoint(const Args& a) {
   return 0;
 }
 
-class LogSource : public bundle::RecordSource {
+// Set by SIGINT/SIGTERM during an export: the exporter stops at the next chunk and the
+// partial BUNDLE.tmp is removed, so nothing partial is left under the final name.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void onExportSignal(int) { g_interrupted = 1; }
+
+// Progress on stderr for long exports: at most one line every 2 s, none for short ones.
+class ExportProgressLine {
  public:
-  explicit LogSource(const Log& log) : log_(log) {}
-  uint64_t size() const override { return log_.size(); }
-  absl::StatusOr<std::string> record(uint64_t i) const override { return log_.readRecord(i); }
+  explicit ExportProgressLine(bool quiet) : quiet_(quiet), start_(std::chrono::steady_clock::now()) {}
+  absl::Status operator()(const bundle::ExportProgress& p) {
+    if (g_interrupted) return absl::CancelledError("interrupted");
+    if (quiet_) return absl::OkStatus();
+    auto now = std::chrono::steady_clock::now();
+    if (p.phase != phase_) {
+      phase_ = std::string(p.phase);
+      phase_start_ = now;
+    }
+    if (now - last_ < std::chrono::seconds(2) || now - start_ < std::chrono::seconds(2)) return absl::OkStatus();
+    last_ = now;
+    double secs = std::chrono::duration<double>(now - phase_start_).count();
+    std::fprintf(stderr, "xborder-evidence: export %s %llu/%llu records (%.0f records/s)\n", phase_.c_str(),
+                 static_cast<unsigned long long>(p.done), static_cast<unsigned long long>(p.total),
+                 secs > 0 ? static_cast<double>(p.done) / secs : 0.0);
+    return absl::OkStatus();
+  }
 
  private:
-  const Log& log_;
+  bool quiet_;
+  std::chrono::steady_clock::time_point start_, last_{}, phase_start_{};
+  std::string phase_;
 };
 
 int cmdExport(const Args& a) {
@@ -347,11 +375,24 @@ int cmdExport(const Args& a) {
   req.operator_role = a.get("--operator").value_or("operator");
   req.purpose = a.get("--purpose").value_or("regulator export");
   req.envelopes = [&](uint64_t from, uint64_t to) { return envelope::readEnvelopes(*dir, from, to); };
-  LogSource source(**log);
-  auto res = bundle::exportBundle(source, req);
-  if (!res.ok()) return failStatus(res.status());
-  if (auto s = writeFileAtomic(*out, res->bundle); !s.ok()) return failStatus(s);
-  std::string bundle_sha = bundle::toHex(bundle::sha256Bytes(res->bundle));
+  ExportProgressLine progress(a.has("--quiet"));
+  req.progress = [&progress](const bundle::ExportProgress& p) { return progress(p); };
+  // Streams into OUT.tmp (fsync, rename, fsync dir on commit); an error, a signal or a
+  // crash leaves nothing under OUT.
+  auto sink = bundle::AtomicFileSink::create(*out);
+  if (!sink.ok()) return failStatus(sink.status());
+  std::signal(SIGINT, onExportSignal);
+  std::signal(SIGTERM, onExportSignal);
+  bundle::LogRecordSource source(**log);
+  auto res = bundle::exportBundleTo(source, req, **sink);
+  if (res.ok()) {
+    if (auto s = (*sink)->commit(); !s.ok()) res = s;
+  }
+  sink->reset();  // removes OUT.tmp unless committed
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  if (!res.ok()) return fail(absl::StrCat("export: ", res.status().message()));
+  std::string bundle_sha = bundle::toHex(res->bundle_sha256);
   // Chain of custody: the export itself becomes a record.
   v1::EvidenceRecord rec;
   rec.set_type(v1::EXPORT);
@@ -437,7 +478,9 @@ int run(int argc, char** argv) {
   };
   auto it = kCommands.find(cmd);
   if (it == kCommands.end()) return fail(absl::StrCat("unknown command '", cmd, "' (try --help)"), 2);
-  auto args = parseArgs(argc, argv, 2, it->second.values, {"--help"});
+  std::set<std::string> switches = {"--help"};
+  if (cmd == "export") switches.insert("--quiet");
+  auto args = parseArgs(argc, argv, 2, it->second.values, switches);
   if (!args.ok()) return fail(absl::StrCat(cmd, ": ", args.status().message(), " (try --help)"), 2);
   if (args->has("--help")) {
     std::cout << it->second.help;
