@@ -166,10 +166,11 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
   if (options_.beforeAppend) options_.beforeAppend();
   absl::Status status;
   std::vector<std::string> bytes(batch.size());
+  uint64_t first = 0;
   for (int attempt = 0; attempt < 2; ++attempt) {
     // Indexes are assigned here; if another appender got in first, appendBatch refuses
     // (FailedPrecondition) and the batch is renumbered once.
-    const uint64_t first = log_->size();
+    first = log_->size();
     const int64_t now = nowNanos();
     for (size_t i = 0; i < batch.size(); ++i) {
       auto& r = batch[i].record;
@@ -184,9 +185,15 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
     status = appended.status();
     if (status.ok() || status.code() != absl::StatusCode::kFailedPrecondition) break;
   }
+  // A failed batch may still have made its first records durable (the log syncs what
+  // it wrote before the failure): those are written, not lost.
+  const uint64_t now_size = log_->size();
+  const size_t durable =
+      status.ok() ? batch.size() : static_cast<size_t>(std::min<uint64_t>(batch.size(), now_size > first ? now_size - first : 0));
   if (!status.ok()) {
     // Remember what the log refused, per worker, for the GAP records written on resume.
-    for (const Pending& p : batch) {
+    for (size_t i = durable; i < batch.size(); ++i) {
+      const Pending& p = batch[i];
       if (p.isControl) {
         ++lostControlWhileDown_;
         continue;
@@ -211,8 +218,9 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
   }
   std::lock_guard lk(statsMu_);
   ++stats_.batches;
-  for (const Pending& p : batch) {
-    if (status.ok()) {
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const Pending& p = batch[i];
+    if (i < durable) {
       if (p.isGap) {
         ++stats_.gapRecords;
         stats_.gapEvents += p.record.gap().lost_count();

@@ -389,31 +389,36 @@ bool RulesPolicy::settled(const FlowView& flow, PolicyAction action) const noexc
 PolicyAction RulesPolicy::decide(const FlowView& flow, FlowState& st, const Decision& d, const Facts& facts,
                                  bool at_end, bool inline_mode) noexcept {
   const RulesetSnapshot& snap = *current_->snap_;
-  PolicyAction a = toPolicy(d.action);
+  const PolicyAction a = toPolicy(d.action);
   const int32_t entry = snap.entryIndexOf(d);
   // Flows that get a record: every decision other than allow, and every flow that
   // matched an entry (or a baseline class). Those at alert and above, and transfers a
   // filing covers, need it: without a record they are blocked under fail-closed.
   const bool qualifies = a != PolicyAction::kAllow || entry >= 0;
   const bool needs_evidence = a >= PolicyAction::kAlert || d.filing >= 0;
+  // Block and hold are sticky: the flow's later packets never crossed.
+  PolicyAction enforced = dropsTraffic(st.action[0]) && st.action[0] > a ? st.action[0] : a;
+  const bool changed = !st.decided || enforced != st.rec_action || entry != st.rec_entry ||
+                       d.filing != st.rec_filing || st.rec_version != version_seq_;
   evidence_sink::EvidenceSink* sink = wiring_.sink;
-  if (inline_mode && sink != nullptr && !dropsTraffic(a) && sink->mustBlock(wiring_.worker, needs_evidence)) {
-    a = PolicyAction::kBlock;
+  if (changed && !at_end && inline_mode && sink != nullptr && !dropsTraffic(enforced) &&
+      sink->mustBlock(wiring_.worker, needs_evidence)) {
+    // A new decision that must be recorded and cannot be: stop the flow instead.
+    enforced = PolicyAction::kBlock;
     if (!st.fail_closed) ++dp_stats_.fail_closed;
     st.fail_closed = true;
   }
-  // Block and hold are sticky: the flow's later packets never crossed.
-  const PolicyAction enforced = dropsTraffic(st.action[0]) && st.action[0] > a ? st.action[0] : a;
-  const bool changed = enforced != st.rec_action || entry != st.rec_entry || d.filing != st.rec_filing ||
-                       st.rec_version != version_seq_ || !st.recorded;
-  if (changed && !(at_end && st.recorded && enforced == st.rec_action)) {
+  if (changed) {
     // Bytes that had crossed before this decision: a drop stops the current packet.
-    const bool drops_now = inline_mode && dropsTraffic(enforced) && !dropsTraffic(st.action[0]);
+    const bool drops_now = !at_end && inline_mode && dropsTraffic(enforced) && !dropsTraffic(st.action[0]);
     st.before_bytes[0] = drops_now ? st.last_bytes[0] : flow.bytes[0];
     st.before_bytes[1] = drops_now ? st.last_bytes[1] : flow.bytes[1];
   }
-  if (!at_end && a > st.action[0]) st.action[0] = a;
-  if (at_end) st.action[0] = enforced;
+  if (at_end) {
+    st.action[0] = enforced;
+  } else if (enforced > st.action[0]) {
+    st.action[0] = enforced;
+  }
   const bool record_now = qualifies && (at_end || (changed && (enforced >= PolicyAction::kAlert || entry >= 0)));
   if (record_now && sink != nullptr) {
     evidence_sink::EvidenceEvent ev;
@@ -421,12 +426,13 @@ PolicyAction RulesPolicy::decide(const FlowView& flow, FlowState& st, const Deci
     ++dp_stats_.events;
     if (!sink->submit(wiring_.worker, ev)) ++dp_stats_.events_lost;
   }
-  if (changed || record_now) {
-    st.recorded = st.recorded || record_now;
+  if (changed) {
+    st.decided = true;
     st.rec_action = enforced;
     st.rec_entry = entry;
     st.rec_filing = d.filing;
   }
+  st.recorded = st.recorded || record_now;
   st.rec_version = version_seq_;
   return st.action[0];
 }

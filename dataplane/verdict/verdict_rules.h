@@ -187,9 +187,10 @@ class RulesPolicy final : public FlowPolicy {
     bool stopped = false;  // encrypted: inspection released, judged on metadata
     bool fail_closed = false;  // blocked because evidence could not be written
     bool recorded = false;     // an EvidenceEvent was submitted for this flow
+    bool decided = false;      // rec_* hold the last decision
     std::array<PolicyAction, 2> action{};
-    // Dataplane: the last decision recorded (to submit only changes) and the bytes
-    // that had crossed before it.
+    // Dataplane: the last decision (records are written when it changes) and the
+    // bytes that had crossed before it.
     PolicyAction rec_action = PolicyAction::kAllow;
     int32_t rec_entry = -1, rec_filing = -1;
     uint32_t rec_version = 0;   // adopt counter when recorded

@@ -146,6 +146,43 @@ TEST(Compile, RulesetCarriesSortedTablesAndKeywordEncodings) {
   }
 }
 
+TEST(Compile, AlertRatiosFromTheCountingRulesAreCarried) {
+  auto loaded = lang::loadListFile(testing::sampleListPath());
+  ASSERT_TRUE(loaded.ok());
+  auto rs = compile::compileList(*loaded.list);
+  ASSERT_TRUE(rs.ok());
+  ASSERT_EQ(rs->policy().alert_ratios_size(), 3);
+  EXPECT_EQ(rs->policy().alert_ratios(0), 0.5);
+  EXPECT_EQ(rs->policy().alert_ratios(1), 0.8);
+  EXPECT_EQ(rs->policy().alert_ratios(2), 1.0);
+  // Other ratios change the compiled bytes; bad ones are list errors.
+  std::string text;
+  {
+    std::ifstream in(testing::sampleListPath());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const std::string from = "alert_ratios: [0.5, 0.8, 1.0]";
+  ASSERT_NE(text.find(from), std::string::npos);
+  std::string other = text;
+  other.replace(other.find(from), from.size(), "alert_ratios: [0.9, 1.0]");
+  auto l2 = lang::loadListText(other, "other.yaml", {}, std::filesystem::path(testing::sampleListPath()).parent_path().string());
+  ASSERT_TRUE(l2.ok()) << l2.formatAll();
+  auto rs2 = compile::compileList(*l2.list);
+  ASSERT_TRUE(rs2.ok());
+  ASSERT_EQ(rs2->policy().alert_ratios_size(), 2);
+  EXPECT_EQ(rs2->policy().alert_ratios(0), 0.9);
+  EXPECT_NE(compile::serializeDeterministic(*rs), compile::serializeDeterministic(*rs2));
+  for (const char* bad : {"alert_ratios: [0.8, 0.5]", "alert_ratios: [1.5]", "alert_ratios: [x]"}) {
+    std::string b = text;
+    b.replace(b.find(from), from.size(), bad);
+    auto l3 = lang::loadListText(b, "bad.yaml", {}, std::filesystem::path(testing::sampleListPath()).parent_path().string());
+    EXPECT_FALSE(l3.ok()) << bad;
+    EXPECT_NE(l3.formatAll().find("alert_ratios"), std::string::npos) << l3.formatAll();
+  }
+}
+
 TEST(Compile, EmbeddedHyperscanDatabaseLoadsWithTheRulesetsSpec) {
   auto loaded = lang::loadListFile(testing::sampleListPath());
   ASSERT_TRUE(loaded.ok());
