@@ -312,7 +312,10 @@ ReloadResult Enforcement::reload(const std::string& path_in, std::string_view by
   };
   absl::StatusOr<std::shared_ptr<const RulesetSnapshot>> next =
       RulesetSnapshot::loadFile(path, m.current.get());
-  if (!next.ok()) return failed(absl::StrCat(path, ": ", next.status().message()));
+  if (!next.ok()) {
+    const std::string why(next.status().message());
+    return failed(why.find(path) == std::string::npos ? absl::StrCat(path, ": ", why) : why);
+  }
   std::vector<std::unique_ptr<PreparedRuleset>> prepared;
   for (unsigned w = 0; w < m.workers; ++w) {
     absl::StatusOr<std::unique_ptr<PreparedRuleset>> p = m.policies[w]->prepare(*next);

@@ -188,24 +188,41 @@ grep -q "rst sent 0 failed 0" "$out/stdout" || fail "tap: RSTs sent"
 verify_bundle "$out" || fail "tap: evidence bundle does not verify"
 pass "tap: nothing forwarded, block reported as alert"
 
-# 3. Reload while replaying (net_pcap infinite_rx repeats the capture until stopped).
+# 3. Reload while replaying. net_pcap's infinite_rx repeats the capture until stopped;
+# without its FIN frames every flow stays open, so each is judged again under the new
+# version at its next packet, and the records written at shutdown cite the version in
+# force then. Forwarded frames go to /dev/null (gigabytes otherwise).
 out=$work/reload
 run_id=$((run_id + 1))
 mkdir -p "$out"
+python3 - "$work/in.pcap" "$work/nofin.pcap" <<EOF
+$frames_py
+d = open(sys.argv[1], "rb").read()
+keep, off = [d[:24]], 24
+while off + 16 <= len(d):
+    caplen = struct.unpack("<I", d[off + 8:off + 12])[0]
+    rec = d[off:off + 16 + caplen]
+    t = tcp(rec[16:])
+    if t is None or not t["flags"] & 1:
+        keep.append(rec)
+    off += 16 + caplen
+open(sys.argv[2], "wb").write(b"".join(keep))
+EOF
 "$B/xborder-evidence" init --log "$out/ev" --origin "enforce-test.example/reload" >/dev/null
 "$B/xborder-dataplane" -l 0-1 --no-huge --no-pci --file-prefix "xbt-enf-$$-$run_id" \
   --log-level 'lib.eal:warning' \
-  --vdev "net_pcap0,rx_pcap=$work/in.pcap,tx_pcap=$out/to-inside.pcap,infinite_rx=1" \
-  --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$out/to-outside.pcap" \
+  --vdev "net_pcap0,rx_pcap=$work/nofin.pcap,tx_pcap=/dev/null,infinite_rx=1" \
+  --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=/dev/null" \
   -- --config "$work/small.yaml" --flow-log "$out/flows.json" --ruleset "$work/a.pb" \
-  --evidence-log "$out/ev" --control-socket "$out/ctl.sock" --duration 30 \
+  --evidence-log "$out/ev" --control-socket "$out/ctl.sock" --duration 60 \
   >"$out/stdout" 2>"$out/stderr" &
 pid=$!
 pids+=("$pid")
 ctl() { "$B/xborder-dataplane-ctl" --socket "$out/ctl.sock" "$@"; }
-for _ in $(seq 1 200); do [ -S "$out/ctl.sock" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -S "$out/ctl.sock" ] && break; sleep 0.1; done
 st=$(ctl status) || die "reload: no status ($(tail -2 "$out/stderr"))"
 case "$st" in "OK version $hash_a swaps 0 failed 0") ;; *) fail "reload: status '$st'" ;; esac
+sleep 0.5
 r=$(ctl reload "$work/b.pb") || fail "reload b: exit status"
 case "$r" in "OK version $hash_b switch_ms "*" workers 1") pass "reload: $r" ;; *) fail "reload b: '$r'" ;; esac
 set +e
@@ -223,20 +240,27 @@ for _ in $(seq 1 100); do
 done
 case "$st" in "OK version $hash_a swaps 2 failed 1") pass "SIGHUP reloads the configured ruleset" ;;
   *) fail "after SIGHUP: '$st'" ;; esac
+r=$(ctl reload "$work/b.pb") || fail "reload b again: exit status"
+sleep 0.5
 kill -TERM "$pid"
 wait "$pid" || fail "reload run: exit status ($(tail -2 "$out/stderr"))"
 grep -q "ruleset $hash_b .* active on 1 worker(s) [0-9.]* ms after publication (control-socket" "$out/stderr" \
   || fail "reload: no switch-time log line"
-# Flows logged after the swaps cite a version in force; blocks kept happening throughout.
-python3 - "$out/flows.json" "$hash_a" "$hash_b" <<'EOF' || fail "reload: flow log versions"
+# No packet lost to the swaps: every drop is a verdict drop (the blocked flow).
+grep -q "drops: verdict [0-9]* tx-full 0 handoff-ring-full 0 tx-handoff-ring-full 0" "$out/stdout" \
+  || fail "reload: drops other than verdicts: $(grep 'worker 0' "$out/stdout")"
+grep -q "swaps 3 failed-loads 1" "$out/stdout" || fail "reload: console swap counters"
+# Every flow record written after the last swap cites version b, and the block held.
+python3 - "$out/flows.json" "$hash_b" <<'EOF' || fail "reload: flow log versions"
 import json, sys
 flows = [json.loads(l) for l in open(sys.argv[1])]
-cited = {h for h in sys.argv[2:] if any(h in json.dumps(f) for f in flows)}
-blocks = sum(1 for f in flows if f.get("verdict", {}).get("action") == "block")
-print(f"{len(flows)} flows, {blocks} blocks, versions cited: {len(cited)}")
-sys.exit(0 if blocks > 0 and cited else 1)
+judged = [f for f in flows if "verdict" in f]
+cites = {f["verdict"].get("ruleset") for f in judged}
+blocks = sum(1 for f in judged if f["verdict"]["action"] == "block")
+print(f"{len(flows)} flows, {blocks} blocked, versions cited: {cites}")
+sys.exit(0 if len(judged) == 5 and cites == {sys.argv[2]} and blocks == 1 else 1)
 EOF
-verify_bundle "$out" || fail "reload: evidence bundle does not verify"
+verify_bundle "$out" || fail "reload: evidence bundle does not verify ($(tail -3 "$out/verify.txt"))"
 
 # 4. Refusals at start-up: one line, non-zero exit.
 set +e
