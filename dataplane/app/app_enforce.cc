@@ -310,6 +310,11 @@ ReloadResult Enforcement::reload(const std::string& path_in, std::string_view by
                  path.c_str(), r.error.c_str(), r.version.c_str());
     return r;
   };
+  for (unsigned w = 0; w < m.workers; ++w) {
+    if (slots_[w]->pending.load(std::memory_order_acquire) != nullptr) {
+      return failed(absl::StrCat("worker ", w, " has not switched to the previous version yet"));
+    }
+  }
   absl::StatusOr<std::shared_ptr<const RulesetSnapshot>> next =
       RulesetSnapshot::loadFile(path, m.current.get());
   if (!next.ok()) {

@@ -499,13 +499,19 @@ TEST(AppConfigExamples, EveryExampleParses) {
   const char* src = std::getenv("XB_SOURCE_DIR");
   const std::string dir = std::string(src ? src : ".") + "/dataplane/examples";
   int n = 0;
-  for (const char* f : {"demo.yaml", "inline-pci.yaml", "tap-mirror.yaml", "testbed.yaml"}) {
+  for (const char* f :
+       {"demo.yaml", "inline-pci.yaml", "tap-mirror.yaml", "testbed.yaml", "enforce.yaml"}) {
     absl::StatusOr<AppConfig> c = loadConfigFile(dir + "/" + f);
     ASSERT_TRUE(c.ok()) << c.status();
     EXPECT_FALSE(c->pairs.empty()) << f;
+    if (std::string(f) == "enforce.yaml") {
+      EXPECT_EQ(c->enforce.ruleset, "/etc/xborder/ruleset.pb");
+      EXPECT_EQ(c->enforce.evidence_log, "/var/lib/xborder/evidence");
+      EXPECT_EQ(c->enforce.counters_snapshot, "/var/lib/xborder/counters.bin");
+    }
     ++n;
   }
-  EXPECT_EQ(n, 4);
+  EXPECT_EQ(n, 5);
 }
 
 }  // namespace
