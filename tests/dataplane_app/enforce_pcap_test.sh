@@ -98,17 +98,37 @@ def tcp(f):
                 seq=struct.unpack("!I", t[4:8])[0], payload=t[doff:].decode("latin-1"))
 '
 
-verify_bundle() {  # OUTDIR: export the whole log, verify it
+# verify_bundle OUTDIR [TYPE=N ...]: export the whole log, verify it with xborder-verify,
+# and check the number of records of each named type (from its --json counts); TYPE=+
+# only requires at least one.
+verify_bundle() {
   local out=$1
+  shift
   "$B/xborder-evidence" checkpoint --log "$out/ev" --tsa-url none >/dev/null || return 1
   "$B/xborder-evidence" export --log "$out/ev" --out "$out/bundle.tar" --quiet >/dev/null || return 1
   "$B/xborder-evidence" trust --log "$out/ev" --out "$out/trust.json" || return 1
-  "$B/xborder-verify" "$out/bundle.tar" --trust "$out/trust.json" >"$out/verify.txt" 2>&1
+  "$B/xborder-verify" "$out/bundle.tar" --trust "$out/trust.json" --json >"$out/verify.json" \
+    2>"$out/verify.txt" || { tail -3 "$out/verify.txt"; return 1; }
+  python3 - "$out/verify.json" "$@" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+types = {c["key"]: int(c["count"]) for c in d["counts"] if c["dimension"] == "type"}
+bad = []
+for arg in sys.argv[2:]:
+    t, n = arg.split("=")
+    have = types.get(t, 0)
+    if (n == "+" and have == 0) or (n != "+" and have != int(n)):
+        bad.append(f"{t}: {have} records, expected {n}")
+print(d["verdict"], types, "; ".join(bad))
+sys.exit(1 if d["verdict"] != "VERIFIED" or bad else 0)
+PY
 }
 
 # 1. Inline.
 out=$work/inline
-if ! dp "$out" "$work/in.pcap" --exit-on-idle 500; then
+printf 'flows:\n  capacity: 65536\ncounters:\n  merge_interval_ms: 100\n  snapshot: %s\n' \
+  "$out/counters.bin" >"$work/snap.yaml"
+if ! dp "$out" "$work/in.pcap" --exit-on-idle 500 --config "$work/snap.yaml"; then
   die "inline run: exit status ($(tail -2 "$out/stderr"))"
 fi
 python3 - "$out" "$work/in.pcap" <<EOF || fail "inline: forwarding / drops / RSTs"
@@ -164,9 +184,44 @@ print("flow e verdict:", v)
 sys.exit(0 if ok else 1)
 EOF
 grep -q "rst sent 2 failed 0" "$out/stdout" || fail "inline: console lacks 'rst sent 2 failed 0'"
-if verify_bundle "$out"; then pass "inline: evidence bundle verifies"; else
-  fail "inline: evidence bundle does not verify ($(tail -3 "$out/verify.txt" 2>/dev/null))"; fi
+# Start and stop, one activation, FLOW records (the block among them).
+if verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+; then
+  pass "inline: evidence bundle verifies"
+else
+  fail "inline: evidence bundle does not verify or lacks records"
+fi
+[ -s "$out/counters.bin" ] || fail "inline: counters snapshot not written"
+[ -s "$out/ev/keys/hmac.key" ] || fail "inline: hmac key not created beside the log keys"
 [ "$fails" = 0 ] && pass "inline: blocked both ways with RSTs, others forwarded"
+
+# 1b. Inline with two workers (single-queue vdevs: software hash hand-off, and tx of
+# the peer port owned by one worker, so RSTs may cross the tx hand-off ring). Three
+# lcores (main + 2 workers) on however many CPUs the machine has.
+out=$work/inline2
+run_id=$((run_id + 1))
+mkdir -p "$out"
+"$B/xborder-evidence" init --log "$out/ev" --origin "enforce-test.example/two" >/dev/null
+if timeout 120 "$B/xborder-dataplane" --lcores "0@0,1@1,2@0" --no-huge --no-pci --file-prefix "xbt-enf-$$-$run_id" \
+    --log-level 'lib.eal:warning' \
+    --vdev "net_pcap0,rx_pcap=$work/in.pcap,tx_pcap=$out/to-inside.pcap" \
+    --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$out/to-outside.pcap" \
+    -- --config "$work/small.yaml" --flow-log "$out/flows.json" --ruleset "$work/a.pb" \
+    --evidence-log "$out/ev" --control-socket none --exit-on-idle 500 >"$out/stdout" 2>"$out/stderr"; then
+  python3 - "$out" <<PY2 && pass "inline, two workers: RST both ways" || fail "inline, two workers: RSTs"
+$frames_py
+out = sys.argv[1]
+E = ("198.18.2.20", 51005, "192.0.2.201", 80)
+def rsts(path, want):
+    return [t for t in map(tcp, frames(path)) if t and t["flags"] & 4
+            and (t["src"], t["sport"], t["dst"], t["dport"]) == want]
+a = rsts(out + "/to-outside.pcap", E)
+b = rsts(out + "/to-inside.pcap", (E[2], E[3], E[0], E[1]))
+print(f"two workers: {len(a)} RST outside, {len(b)} RST inside")
+sys.exit(0 if len(a) == 1 and len(b) == 1 else 1)
+PY2
+else
+  fail "inline, two workers: exit status ($(tail -2 "$out/stderr"))"
+fi
 
 # 2. Tap.
 out=$work/tap
@@ -185,7 +240,7 @@ print("tap flow e verdict:", v)
 sys.exit(0 if v.get("action") == "alert" and v.get("entry_id") == "GEN-01" else 1)
 EOF
 grep -q "rst sent 0 failed 0" "$out/stdout" || fail "tap: RSTs sent"
-verify_bundle "$out" || fail "tap: evidence bundle does not verify"
+verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+ || fail "tap: evidence bundle does not verify"
 pass "tap: nothing forwarded, block reported as alert"
 
 # 3. Reload while replaying. net_pcap's infinite_rx repeats the capture until stopped;
@@ -193,6 +248,7 @@ pass "tap: nothing forwarded, block reported as alert"
 # version at its next packet, and the records written at shutdown cite the version in
 # force then. Forwarded frames go to /dev/null (gigabytes otherwise).
 out=$work/reload
+prom_port=$((20000 + $$ % 20000))
 run_id=$((run_id + 1))
 mkdir -p "$out"
 python3 - "$work/in.pcap" "$work/nofin.pcap" <<EOF
@@ -215,7 +271,7 @@ EOF
   --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=/dev/null" \
   -- --config "$work/small.yaml" --flow-log "$out/flows.json" --ruleset "$work/a.pb" \
   --evidence-log "$out/ev" --control-socket "$out/ctl.sock" --duration 60 \
-  >"$out/stdout" 2>"$out/stderr" &
+  --prometheus "$prom_port" >"$out/stdout" 2>"$out/stderr" &
 pid=$!
 pids+=("$pid")
 ctl() { "$B/xborder-dataplane-ctl" --socket "$out/ctl.sock" "$@"; }
@@ -242,6 +298,12 @@ case "$st" in "OK version $hash_a swaps 2 failed 1") pass "SIGHUP reloads the co
   *) fail "after SIGHUP: '$st'" ;; esac
 r=$(ctl reload "$work/b.pb") || fail "reload b again: exit status"
 sleep 0.5
+metrics=$(curl -s "http://127.0.0.1:$prom_port/metrics" || true)
+for m in "xborder_ruleset_swaps_total 3" "xborder_ruleset_load_failures_total 1" \
+         "xborder_ruleset_info{version=\"$hash_b\"" 'xborder_rst_sent_total{worker="0",lcore="1"} 2' \
+         "xborder_evidence_writer_healthy 1"; do
+  grep -qF "$m" <<<"$metrics" || fail "prometheus lacks '$m'"
+done
 kill -TERM "$pid"
 wait "$pid" || fail "reload run: exit status ($(tail -2 "$out/stderr"))"
 grep -q "ruleset $hash_b .* active on 1 worker(s) [0-9.]* ms after publication (control-socket" "$out/stderr" \
@@ -260,7 +322,8 @@ blocks = sum(1 for f in judged if f["verdict"]["action"] == "block")
 print(f"{len(flows)} flows, {blocks} blocked, versions cited: {cites}")
 sys.exit(0 if len(judged) == 5 and cites == {sys.argv[2]} and blocks == 1 else 1)
 EOF
-verify_bundle "$out" || fail "reload: evidence bundle does not verify ($(tail -3 "$out/verify.txt"))"
+# Start + three swaps; start + stop.
+verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=4 || fail "reload: evidence bundle does not verify"
 
 # 4. Refusals at start-up: one line, non-zero exit.
 set +e
