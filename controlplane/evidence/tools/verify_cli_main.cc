@@ -9,6 +9,7 @@
 #include "controlplane/evidence/bundle/bundle_manifest.h"
 #include "controlplane/evidence/tools/tools_args.h"
 #include "controlplane/evidence/tools/tools_log_dir.h"
+#include "controlplane/evidence/verify/verify_input.h"
 #include "controlplane/evidence/verify/verify_report.h"
 #include "controlplane/evidence/verify/verify_verifier.h"
 
@@ -51,7 +52,7 @@ int run(int argc, char** argv) {
   if (args->positional.size() != 1) return usage("exactly one BUNDLE is required (try --help)");
   auto trust_path = args->get("--trust");
   if (!trust_path) return usage("--trust TRUST.json is required");
-  auto bundle = readFile(args->positional[0]);
+  auto bundle = verify::readBundleFile(args->positional[0]);
   if (!bundle.ok()) return usage(std::string(bundle.status().message()));
   auto trust_text = readFile(*trust_path);
   if (!trust_text.ok()) return usage(std::string(trust_text.status().message()));
@@ -73,8 +74,9 @@ int run(int argc, char** argv) {
     }
     opt.regulator_key = *std::move(k);
   }
-  auto result = verify::verifyBundle(*bundle, opt);
+  auto result = verify::verifyBundle(bundle->view(), opt);
   if (!result.ok()) return usage(std::string(result.status().message()));
+  if (auto s = bundle->unchanged(); !s.ok()) return usage(std::string(s.message()));
   if (auto dir = args->get("--report")) {
     if (auto s = verify::writeReports(*result, *dir); !s.ok()) return usage(std::string(s.message()));
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <deque>
 #include <memory>
 #include <map>
 #include <set>
@@ -13,6 +14,7 @@
 #include <unordered_map>
 
 #include <google/protobuf/util/json_util.h>
+#include <openssl/evp.h>
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/bundle/bundle_digest.h"
@@ -181,8 +183,9 @@ class Run {
   static void tallyAnomaly(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out);
   void tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
   void flush(RangeOut& out);
-  void startFastRecords();
-  void fastChunk(size_t c);
+  struct Chunk;
+  void walkAndHashRecords(std::string_view bytes, std::string* sha256_hex);
+  void fastChunk(Chunk& c);
   bool finishFastRecords(const CompactRange& start);
   bool stepArchive(std::string_view archive);
   bool stepManifest();
@@ -219,7 +222,10 @@ class Run {
   // if steps 2-4 pass and every record and root is clean. Otherwise the in-order pass
   // runs and names the first problem exactly as it always has.
   struct Chunk {
-    uint64_t begin = 0, end = 0;  // positions in fast_payloads_
+    uint64_t begin = 0;                      // position (from 0 = range_from) of payloads[0]
+    std::vector<std::string_view> payloads;  // set by the walk before the chunk's task runs
+    std::vector<Hash> leaves;
+    std::vector<int64_t> times;
     RangeOut out;
     std::vector<uint64_t> anchors;  // positions of ANCHOR records (checked on this thread later)
     std::vector<uint64_t> sealed;
@@ -227,11 +233,9 @@ class Run {
     bool has_root = false;
     bool clean = false;
   };
-  bool fast_started_ = false;
-  std::vector<std::string_view> fast_payloads_;
-  std::unique_ptr<Hash[]> fast_leaves_;
-  std::unique_ptr<int64_t[]> fast_times_;
-  std::vector<Chunk> chunks_;
+  bool fast_wanted_ = false;   // threads != 1 and a records file to walk
+  bool fast_walk_ok_ = false;  // every byte of the records file is a frame (lengths only)
+  std::deque<Chunk> chunks_;   // added by the walk while earlier chunks run: elements never move
   // Last member: destroyed (its tasks stopped) before anything they use.
   std::optional<TaskPool> pool_;
 };
@@ -543,9 +547,11 @@ void Run::stepRecords() {
   // The fast pass checked every frame (length walk, CRC32C, padding) unless it is
   // not clean; then parseFrames names the first bad frame as it always has.
   bool fast = false;
-  if (fast_started_) {
+  if (fast_wanted_) {
+    pool_->wait(kGroupSha);  // the walk, which adds the chunk tasks
     pool_->wait(kGroupRecords);
-    fast = std::all_of(chunks_.begin(), chunks_.end(), [](const Chunk& c) { return c.clean; });
+    fast = fast_walk_ok_ && !chunks_.empty() &&
+           std::all_of(chunks_.begin(), chunks_.end(), [](const Chunk& c) { return c.clean; });
   }
   absl::StatusOr<std::vector<Frame>> frames = std::vector<Frame>();
   if (!fast) {
@@ -555,7 +561,7 @@ void Run::stepRecords() {
       return;
     }
   }
-  const uint64_t n_frames = fast ? fast_payloads_.size() : frames->size();
+  const uint64_t n_frames = fast ? chunks_.back().begin + chunks_.back().payloads.size() : frames->size();
   // Seed the tree with the compact range of [0, from) for incremental bundles.
   std::optional<CompactRange> tree;
   if (from == 0) {
@@ -751,50 +757,67 @@ void Run::flush(RangeOut& out) {
   out = RangeOut();
 }
 
-// Right after step 1: walks the frame lengths in order (cheap) and queues one task per
-// chunk of records. Nothing here is trusted yet; see Chunk.
-void Run::startFastRecords() {
-  if (opt_.threads == 1) return;  // the in-order pass, by request
-  const uint64_t from = manifest_.range_from(), to = manifest_.range_to();
-  auto it = files_.find(absl::StrCat("records/", from, "-", to, ".frames"));
-  if (it == files_.end() || from > to) return;
-  const std::string_view bytes = it->second;
-  // Lengths only: CRC32C and padding are checked by the tasks.
-  for (size_t off = 0; off < bytes.size();) {
-    if (bytes.size() - off < kFrameHeaderSize) return;
-    uint32_t len;
-    std::memcpy(&len, bytes.data() + off, 4);
-    len = le32toh(len);
-    if (len == 0 || len > kMaxFramePayload || bytes.size() - off < frameSize(len)) return;
-    fast_payloads_.push_back(bytes.substr(off + kFrameHeaderSize, len));
-    off += frameSize(len);
+// SHA-256 of the records file (step 2) and, while each block is in cache, the walk
+// over the frame lengths (which must go in order); every kChunk records the walk
+// queues a chunk task. Nothing here is trusted yet; see Chunk.
+void Run::walkAndHashRecords(std::string_view bytes, std::string* sha256_hex) {
+  static EVP_MD* sha = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  const bool digest_ok = sha != nullptr && ctx != nullptr && EVP_DigestInit_ex2(ctx.get(), sha, nullptr) == 1;
+  const uint64_t from = manifest_.range_from();
+  constexpr size_t kBlock = 64 << 10;
+  bool walking = true;
+  size_t off = 0;
+  uint64_t n = 0;
+  Chunk* cur = nullptr;
+  for (size_t pos = 0; pos < bytes.size(); pos += kBlock) {
+    const size_t end = std::min(bytes.size(), pos + kBlock);
+    if (digest_ok) (void)EVP_DigestUpdate(ctx.get(), bytes.data() + pos, end - pos);
+    while (walking && off < end) {
+      uint32_t len = 0;
+      if (bytes.size() - off >= kFrameHeaderSize) {
+        std::memcpy(&len, bytes.data() + off, 4);
+        len = le32toh(len);
+      }
+      if (len == 0 || len > kMaxFramePayload || bytes.size() - off < frameSize(len)) {
+        walking = false;  // parseFrames names the problem in the in-order pass
+        break;
+      }
+      if (cur == nullptr) {
+        cur = &chunks_.emplace_back();
+        cur->begin = n;
+        cur->payloads.reserve(kChunk);
+      }
+      cur->payloads.push_back(bytes.substr(off + kFrameHeaderSize, len));
+      off += frameSize(len);
+      // Chunks end at absolute multiples of kChunk, so full ones are perfect subtrees.
+      if ((from + ++n) % kChunk == 0) {
+        pool_->add(kGroupRecords, [this, cur] { fastChunk(*cur); });
+        cur = nullptr;
+      }
+    }
   }
-  const uint64_t n = fast_payloads_.size();
-  if (n == 0) return;
-  fast_leaves_ = std::make_unique_for_overwrite<Hash[]>(n);
-  fast_times_ = std::make_unique_for_overwrite<int64_t[]>(n);
-  // Chunks at absolute multiples of kChunk, so full ones are perfect subtrees.
-  for (uint64_t b = 0; b < n;) {
-    const uint64_t e = std::min(n, ((from + b) / kChunk + 1) * kChunk - from);
-    Chunk c;
-    c.begin = b;
-    c.end = e;
-    chunks_.push_back(std::move(c));
-    b = e;
-  }
-  for (size_t c = 0; c < chunks_.size(); ++c) pool_->add(kGroupRecords, [this, c] { fastChunk(c); });
-  fast_started_ = true;
+  if (walking && cur != nullptr) pool_->add(kGroupRecords, [this, cur] { fastChunk(*cur); });
+  fast_walk_ok_ = walking;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (digest_ok && EVP_DigestFinal_ex(ctx.get(), md, &md_len) == 1) {
+    *sha256_hex = toHex(std::string_view(reinterpret_cast<char*>(md), md_len));
+  }  // else empty: it matches no manifest value, so step 2 fails closed
 }
 
 // One chunk: frame CRC32C and padding, the record checks (fast scan, or the full
 // parse for records it leaves), counts, leaf hashes and, for a full chunk, its root.
-void Run::fastChunk(size_t ci) {
-  Chunk& c = chunks_[ci];
+void Run::fastChunk(Chunk& c) {
   const uint64_t from = manifest_.range_from();
   const std::string_view origin = opt_.trust.origin();
   Hasher hasher(*hasher_);  // its own EVP_MD_CTX
-  for (uint64_t i = c.begin; i < c.end; ++i) {
-    const std::string_view p = fast_payloads_[i];
+  const uint64_t n = c.payloads.size();
+  c.leaves.resize(n);
+  c.times.resize(n);
+  for (uint64_t k = 0; k < n; ++k) {
+    const uint64_t i = c.begin + k;
+    const std::string_view p = c.payloads[k];
     const char* frame = p.data() - kFrameHeaderSize;
     uint32_t want;
     std::memcpy(&want, frame + 4, 4);
@@ -817,12 +840,12 @@ void Run::fastChunk(size_t ci) {
       if (rec->has_anchor()) c.anchors.push_back(i);
     }
     if (f.sealed) c.sealed.push_back(i);
-    fast_times_[i] = f.observed_unix_nanos;
-    fast_leaves_[i] = hasher.leafHash(p);
+    c.times[k] = f.observed_unix_nanos;
+    c.leaves[k] = hasher.leafHash(p);
   }
-  if (c.end - c.begin == kChunk && (from + c.begin) % kChunk == 0) {
+  if (n == kChunk && (from + c.begin) % kChunk == 0) {
     CompactRange sub(hasher);
-    for (uint64_t i = c.begin; i < c.end; ++i) sub.append(fast_leaves_[i]);
+    for (const Hash& leaf : c.leaves) sub.append(leaf);
     c.root = sub.root();  // one hash: kChunk is a power of two
     c.has_root = true;
   }
@@ -834,7 +857,6 @@ void Run::fastChunk(size_t ci) {
 // Returns false, having changed nothing, when a root differs.
 bool Run::finishFastRecords(const CompactRange& start) {
   const uint64_t from = manifest_.range_from();
-  const uint64_t n = fast_payloads_.size();
   Fold tree(*hasher_, start);
   auto next_cp = cps_.upper_bound(from);
   auto check = [&] {
@@ -845,34 +867,36 @@ bool Run::finishFastRecords(const CompactRange& start) {
     return true;
   };
   for (const Chunk& c : chunks_) {
-    const bool inside = next_cp != cps_.end() && next_cp->first < from + c.end;
+    const bool inside = next_cp != cps_.end() && next_cp->first < from + c.begin + c.payloads.size();
     if (c.has_root && !inside) {
       tree.append(c.root, kChunkLog2);
       if (!check()) return false;
       continue;
     }
-    for (uint64_t i = c.begin; i < c.end; ++i) {
-      tree.append(fast_leaves_[i], 0);
+    for (const Hash& leaf : c.leaves) {
+      tree.append(leaf, 0);
       if (!check()) return false;
     }
   }
   int64_t last_time = INT64_MIN;
   const int64_t tolerance = opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL;
   RangeOut late;
-  for (uint64_t i = 0; i < n; ++i) {
-    const int64_t t = fast_times_[i];
-    if (t < last_time && last_time - t > tolerance) {
-      if (time_back_++ == 0) first_back_ = from + i;
-    }
-    last_time = std::max(last_time, t);
-    if (!gen_time_.empty()) checkLate(from + i, t, late);
-  }
-  records_ = fast_payloads_;
+  records_.clear();
   sealed_.clear();
   for (auto& c : chunks_) {
+    for (size_t k = 0; k < c.times.size(); ++k) {
+      const int64_t t = c.times[k];
+      const uint64_t index = from + c.begin + k;
+      if (t < last_time && last_time - t > tolerance) {
+        if (time_back_++ == 0) first_back_ = index;
+      }
+      last_time = std::max(last_time, t);
+      if (!gen_time_.empty()) checkLate(index, t, late);
+    }
+    records_.insert(records_.end(), c.payloads.begin(), c.payloads.end());
     // ANCHOR records need the verified checkpoints (step 3): checked here, in order.
     for (uint64_t i : c.anchors) {
-      auto rec = parseRecord(records_[i]);
+      auto rec = parseRecord(c.payloads[i - c.begin]);
       if (rec.ok()) checkAnchor(from + i, *rec, c.out);
     }
     sealed_.insert(sealed_.end(), c.sealed.begin(), c.sealed.end());
@@ -990,6 +1014,10 @@ void Run::startDigests() {
     std::string* out;
   };
   std::vector<Job> jobs;
+  // The record pass runs on the pool too unless the in-order pass is asked for.
+  const uint64_t from = manifest_.range_from(), to = manifest_.range_to();
+  const std::string records = absl::StrCat("records/", from, "-", to, ".frames");
+  fast_wanted_ = opt_.threads != 1 && from <= to && files_.count(records) > 0;
   for (const auto& [path, data] : files_) {
     Digests& d = digests_[path];
     jobs.push_back({data.size() * 4 + 1, true, data, &d.sm3});
@@ -997,6 +1025,10 @@ void Run::startDigests() {
   }
   std::stable_sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.cost > b.cost; });
   for (const Job& j : jobs) {
+    if (!j.sm3 && fast_wanted_ && j.out == &digests_[records].sha256) {
+      pool_->add(kGroupSha, [this, j] { walkAndHashRecords(j.data, j.out); });
+      continue;
+    }
     pool_->add(j.sm3 ? kGroupSm3 : kGroupSha, [j] { *j.out = toHex(j.sm3 ? bundle::sm3Bytes(j.data) : bundle::sha256Bytes(j.data)); });
   }
 }
@@ -1064,7 +1096,6 @@ absl::StatusOr<v1::Result> Run::go(std::string_view archive) {
     const unsigned cores = opt_.threads != 0 ? opt_.threads : std::max(1u, std::thread::hardware_concurrency());
     pool_.emplace(std::min(cores, 8u) - 1);  // this thread is the last worker
     startDigests();
-    startFastRecords();
     if (!stepManifest()) {
       pool_->cancel();
       notRun(3);
