@@ -151,6 +151,15 @@ export_and_verify() {
   fi
   pass "xborder-verify: $(tail -1 "$out/verify.out")"
   $tool evidence "$out/bundle.tar" >"$out/records.jsonl" || { fail "bundle records unreadable"; return 1; }
+  python3 - "$out/records.jsonl" <<'PY'
+import collections, json, sys
+c = collections.Counter()
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    f = r.get("flow")
+    c[r.get("type", "?") + (" %s %s" % (f.get("policy_decision"), f.get("rule_id", "-")) if f else "")] += 1
+print("  records: " + ", ".join("%s x%d" % kv for kv in sorted(c.items())))
+PY
 }
 
 # expect_records RECORDS.jsonl NAME PYTHON-PREDICATE [MIN]: at least MIN (1) records r
@@ -192,4 +201,14 @@ print(n)
 PY
 ) || n=error
   [ "$n" = 0 ] && pass "$2" || fail "$2: $n record(s)"
+}
+
+# remove_work: the work directory goes, unless XB_E2E_KEEP=always, or XB_E2E_KEEP is set
+# and something failed.
+remove_work() {
+  if [ "${XB_E2E_KEEP:-}" = always ] || { [ "$fails" != 0 ] && [ -n "${XB_E2E_KEEP:-}" ]; }; then
+    echo "kept $work"
+  else
+    rm -rf "$work"
+  fi
 }

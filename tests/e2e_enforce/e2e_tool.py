@@ -22,12 +22,14 @@ usage:
       prints one JSON line per flow {"src_port", "ids_total", "written_unix_nanos"}
   e2e_tool.py reload-run FIFO CTL SOCKET A.pb B.pb BAD.pb --swaps N --gap-ms MS --out TIMELINE.json
       traffic and swaps at once: a thread writes flows to FIFO (a POST with 5 IDs and the
-      E2E-EXPORT keyword, alternately from the filed and the unfiled tenant, one every MS ms)
-      while the main thread runs `CTL --socket SOCKET reload A|B` N times, alternating, and
+      E2E-EXPORT keyword, alternately from the filed and the unfiled tenant, one every MS ms,
+      ending with FIN and RST) while the main thread runs `CTL --socket SOCKET reload A|B` N
+      times, 250 ms apart, alternating, and
       once, half way, `reload BAD.pb` (must answer ERROR and leave the version in force);
       TIMELINE.json: the flows (src port, tenant, write time) and the swaps (request and reply
       times, version, switch_ms)
-  e2e_tool.py pcap-stats FILE    {"frames": n, "rst": n (TCP RST set), "tcp_ports": {dst port: n}}
+  e2e_tool.py pcap-stats FILE    {"frames": n, "rst": n (TCP RST not from the generator),
+                                  "client_rst": n (the generator's RSTs), "tcp_ports": {dst port: n}}
 """
 import hashlib
 import json
@@ -243,8 +245,8 @@ class Stream:
         self.count = 0
         f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
 
-    def tcp(self, src, sport, dst, dport, seq, ack, flags, payload=b""):
-        seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
+    def tcp(self, src, sport, dst, dport, seq, ack, flags, payload=b"", window=65535):
+        seg = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, 5 << 4, flags, window, 0, 0) + payload
         pseudo = ip4(src) + ip4(dst) + struct.pack("!BBH", 0, 6, len(seg))
         seg = seg[:16] + struct.pack("!H", csum(pseudo + seg)) + seg[18:]
         self.ip_id = (self.ip_id + 1) & 0xFFFF
@@ -256,10 +258,12 @@ class Stream:
         sec = int(self.t)
         self.f.write(struct.pack("<IIII", sec, int((self.t - sec) * 1e6), len(frame), len(frame)) + frame)
 
-    def client_post(self, cli, cport, srv, body):
+    def client_post(self, cli, cport, srv, body, abort=False):
         """The client's side of a POST: handshake ACKs are the client's own (the server's
-        packets are not in this stream: only the inside port receives)."""
-        SYN, ACK, PSH, FIN = 0x02, 0x10, 0x08, 0x01
+        packets are not in this stream: only the inside port receives). With abort, a RST
+        (window CLIENT_RST_WINDOW, to tell it from the gateway's) ends the flow, so the
+        gateway's flow table and inspection slots free it after tcp_closed."""
+        SYN, ACK, PSH, FIN, RST = 0x02, 0x10, 0x08, 0x01, 0x04
         req = (b"POST /upload HTTP/1.1\r\nHost: upload.example.com\r\nContent-Type: application/json\r\n"
                b"Content-Length: %d\r\n\r\n" % len(body)) + body
         c, s = 1000, 7000
@@ -272,6 +276,11 @@ class Stream:
             self.tcp(cli, cport, srv, 80, c, s, PSH | ACK, chunk)
             c += len(chunk)
         self.tcp(cli, cport, srv, 80, c, s, FIN | ACK)
+        if abort:
+            self.tcp(cli, cport, srv, 80, c + 1, s, RST | ACK, window=CLIENT_RST_WINDOW)
+
+
+CLIENT_RST_WINDOW = 0x1234
 
 
 class PacedWriter:
@@ -331,7 +340,7 @@ def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
             src, tenant = tenants[k % 2]
             port = 20000 + k
             w.stream.t = time.time()
-            w.stream.client_post(src, port, "203.0.113.200", ids_body(k * 5, 5, keyword=True))
+            w.stream.client_post(src, port, "203.0.113.200", ids_body(k * 5, 5, keyword=True), abort=True)
             frames_before = w.frames
             t = w.flush()
             flows.append({"src_port": port, "tenant": tenant, "written_unix_nanos": t,
@@ -371,7 +380,7 @@ def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
             if "switch_ms" in f:
                 rec["switch_ms"] = float(f[f.index("switch_ms") + 1])
         out_swaps.append(rec)
-        time.sleep(0.15)  # room between swaps where only one version can be in force
+        time.sleep(0.25)  # room between swaps where only one version can be in force
     done.set()
     th.join()
     with open(out, "w") as f:
@@ -383,10 +392,10 @@ def pcap_stats(path):
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 24:
-        return {"frames": 0, "rst": 0, "tcp_ports": {}}
+        return {"frames": 0, "rst": 0, "client_rst": 0, "tcp_ports": {}}
     magic = struct.unpack_from("<I", data, 0)[0]
     end = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-    i, frames, rst, ports = 24, 0, 0, {}
+    i, frames, rst, client_rst, ports = 24, 0, 0, 0, {}
     while i + 16 <= len(data):
         incl = struct.unpack_from(end + "IIII", data, i)[2]
         pkt = data[i + 16:i + 16 + incl]
@@ -397,10 +406,13 @@ def pcap_stats(path):
             tcp = pkt[14 + ihl:]
             if len(tcp) >= 14:
                 if tcp[13] & 0x04:
-                    rst += 1
+                    if struct.unpack_from("!H", tcp, 14)[0] == CLIENT_RST_WINDOW:
+                        client_rst += 1
+                    else:
+                        rst += 1
                 dport = struct.unpack_from("!H", tcp, 2)[0]
                 ports[dport] = ports.get(dport, 0) + 1
-    return {"frames": frames, "rst": rst, "tcp_ports": ports}
+    return {"frames": frames, "rst": rst, "client_rst": client_rst, "tcp_ports": ports}
 
 
 def main(argv):

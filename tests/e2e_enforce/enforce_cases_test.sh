@@ -35,7 +35,7 @@ cleanup() {
   [ -n "$gw" ] && kill -KILL "$gw" 2>/dev/null || true
   for p in "${srv_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   $tb down >/dev/null 2>&1 || true
-  if [ "$fails" != 0 ] && [ -n "${XB_E2E_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+  remove_work
   rm -rf "/var/run/dpdk/$XB_TB_NAME-gw"
 }
 trap cleanup EXIT

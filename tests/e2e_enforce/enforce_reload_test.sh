@@ -2,7 +2,7 @@
 # e2e (issue 5): 100 ruleset swaps while traffic flows through xborder-dataplane.
 #
 # Traffic: e2e_tool.py reload-run writes a paced pcap stream into a FIFO that net_pcap
-# reads (port 0), one new flow every 5 ms (a POST with resident IDs and the E2E-EXPORT
+# reads (port 0), one new flow every 10 ms (a POST with resident IDs and the E2E-EXPORT
 # keyword, alternately from the filed tenant: forwarded and recorded as covered, and the
 # unfiled one: blocked, RSTs both ways, recorded), while it alternates two compiled
 # versions of the test list through `xborder-dataplane-ctl reload`, and once, half way,
@@ -31,7 +31,7 @@ work=$(mktemp -d /tmp/xb-e2e-reload.XXXXXX)
 dp_pid=""
 cleanup() {
   [ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
-  if [ "$fails" != 0 ] && [ -n "${XB_E2E_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+  remove_work
   rm -rf "/var/run/dpdk/xbe2e-reload-$$"
 }
 trap cleanup EXIT
@@ -44,6 +44,9 @@ echo "A $hash_a"
 echo "B $hash_b"
 evidence_init "$work/evlog"
 gateway_config "$work/gw.yaml" inline "$work/a/ruleset.pb" "$work/evlog" "$work"
+# One packet per worker loop: a burst would wait on the FIFO until it is full, and the
+# decision stamp (taken before the burst) would trail the packets it judges.
+printf 'workers:\n  burst_size: 1\n' >>"$work/gw.yaml"
 mkfifo "$work/in.fifo"
 $tool pcap-header "$work/empty.pcap"
 
@@ -54,7 +57,7 @@ timeout 300 "$bin_dp" --lcores 0-1 --no-huge --no-pci --file-prefix "xbe2e-reloa
   >"$work/dp.out" 2>"$work/dp.err" &
 dp_pid=$!
 $tool reload-run "$work/in.fifo" "$bin_ctl" "$work/control.sock" "$work/a/ruleset.pb" "$work/b/ruleset.pb" \
-  "$work/bad.pb" --swaps "$swaps" --gap-ms 5 --out "$work/timeline.json" || fail "reload-run: exit $?"
+  "$work/bad.pb" --swaps "$swaps" --gap-ms 10 --out "$work/timeline.json" || fail "reload-run: exit $?"
 rc=0
 wait "$dp_pid" || rc=$?
 dp_pid=""

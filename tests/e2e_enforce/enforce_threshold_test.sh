@@ -34,7 +34,7 @@ work=$(mktemp -d /tmp/xb-e2e-threshold.XXXXXX)
 dp_pid=""
 cleanup() {
   [ -n "$dp_pid" ] && kill -KILL "$dp_pid" 2>/dev/null || true
-  if [ "$fails" != 0 ] && [ -n "${XB_E2E_KEEP:-}" ]; then echo "kept $work"; else rm -rf "$work"; fi
+  remove_work
   rm -rf /var/run/dpdk/xbe2e-thr-$$-*
 }
 trap cleanup EXIT
@@ -42,6 +42,7 @@ trap cleanup EXIT
 hash_a=$(make_ruleset "$work/list") || { fail "test list does not compile"; exit 1; }
 evidence_init "$work/evlog"
 gateway_config "$work/gw.yaml" inline "$work/list/ruleset.pb" "$work/evlog" "$work"
+printf 'workers:\n  burst_size: 1\n' >>"$work/gw.yaml"
 sed -i "s/merge_interval_ms: 100/merge_interval_ms: $merge_ms/" "$work/gw.yaml"
 $tool pcap-header "$work/empty.pcap"
 
