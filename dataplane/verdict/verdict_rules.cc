@@ -5,6 +5,8 @@
 #include <ctime>
 #include <new>
 
+#include <openssl/sha.h>
+
 #include "rules/detectors/detector_registry.h"
 
 namespace xborder::dp {
@@ -45,6 +47,39 @@ const char* missName(rules::eval::Miss m) {
 
 using counters::Sensitivity;
 using counters::TallyKey;
+
+// SipHash-2-4 (Aumasson & Bernstein), for the keyed flow and host identifiers in
+// records. Written here because the keyed hashes OpenSSL offers (HMAC, EVP_MAC
+// SIPHASH) allocate when (re)initialised, and this runs on the worker per record.
+uint64_t rotl(uint64_t x, int b) { return (x << b) | (x >> (64 - b)); }
+uint64_t sipHash24(const std::array<uint64_t, 2>& k, const uint8_t* p, size_t n) {
+  uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
+  uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
+  auto round = [&] {
+    v0 += v1; v1 = rotl(v1, 13); v1 ^= v0; v0 = rotl(v0, 32);
+    v2 += v3; v3 = rotl(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32);
+  };
+  const size_t full = n & ~size_t{7};
+  for (size_t i = 0; i < full; i += 8) {
+    uint64_t m;
+    std::memcpy(&m, p + i, 8);
+    v3 ^= m;
+    round();
+    round();
+    v0 ^= m;
+  }
+  uint64_t last = static_cast<uint64_t>(n) << 56;
+  for (size_t i = full; i < n; ++i) last |= static_cast<uint64_t>(p[i]) << (8 * (i - full));
+  v3 ^= last;
+  round();
+  round();
+  v0 ^= last;
+  v2 ^= 0xff;
+  for (int i = 0; i < 4; ++i) round();
+  return v0 ^ v1 ^ v2 ^ v3;
+}
 
 uint64_t entityYearKey(uint32_t entity, int32_t year) {
   return (uint64_t{entity} << 32) | static_cast<uint32_t>(year);
@@ -133,6 +168,14 @@ absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::createDataplane(
   p->config_ = config;
   p->wiring_ = wiring;
   p->hmac_key_.assign(hmac_key.begin(), hmac_key.end());
+  // Four 128-bit SipHash keys derived from the appliance key (flow id, host id halves).
+  for (uint8_t i = 0; i < 4; ++i) {
+    std::vector<uint8_t> in{'x', 'b', '-', 'i', 'd', i};
+    in.insert(in.end(), hmac_key.begin(), hmac_key.end());
+    uint8_t md[SHA256_DIGEST_LENGTH];
+    SHA256(in.data(), in.size(), md);
+    std::memcpy(p->sip_key_[i].data(), md, 16);
+  }
   auto prepared = p->prepare(std::move(initial));
   if (!prepared.ok()) return prepared.status();
   p->current_ = std::move(*prepared);
@@ -482,13 +525,12 @@ void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Dec
   ev->basis = static_cast<uint8_t>(d.basis);
   ev->reason = static_cast<uint8_t>(d.miss);
   std::memcpy(ev->rulesetSha256, snap.sha256().data(), 32);
-  // Keyed hashes (the scanner's HMAC context: no allocation) of the flow's identity
-  // and of the inside host; never the addresses themselves.
-  rules::detectors::Scanner& sc = inspector_->mutableScanner();
+  // Keyed hashes of the flow's identity and of the inside host; never the addresses.
   struct {
     uint8_t lo[16], hi[16];
     uint16_t lp, hp;
     uint8_t proto;
+    uint8_t pad[3];
     uint64_t start;
   } id{};
   std::memcpy(id.lo, flow.client_ip, 16);
@@ -497,12 +539,11 @@ void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Dec
   id.hp = flow.server_port;
   id.proto = flow.proto;
   id.start = flow.first_ns;
-  const auto* idb = reinterpret_cast<const char*>(&id);
-  const uint64_t f0 = sc.keyedHash(0xF1, idb, sizeof id), f1 = sc.keyedHash(0xF2, idb, sizeof id);
+  const auto* idb = reinterpret_cast<const uint8_t*>(&id);
+  const uint64_t f0 = sipHash24(sip_key_[0], idb, sizeof id), f1 = sipHash24(sip_key_[1], idb, sizeof id);
   std::memcpy(ev->flowId, &f0, 8);
   std::memcpy(ev->flowId + 8, &f1, 8);
-  const auto* dom = reinterpret_cast<const char*>(domestic);
-  const uint64_t s0 = sc.keyedHash(0xF3, dom, 16), s1 = sc.keyedHash(0xF4, dom, 16);
+  const uint64_t s0 = sipHash24(sip_key_[2], domestic, 16), s1 = sipHash24(sip_key_[3], domestic, 16);
   std::memcpy(ev->srcIdHash, &s0, 8);
   std::memcpy(ev->srcIdHash + 8, &s1, 8);
 }

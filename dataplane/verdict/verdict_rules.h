@@ -253,6 +253,7 @@ class RulesPolicy final : public FlowPolicy {
   bool dataplane_ = false;
   DataplaneWiring wiring_;
   std::vector<uint8_t> hmac_key_;
+  std::array<std::array<uint64_t, 2>, 4> sip_key_{};  // flow/host identifier keys
   std::unique_ptr<PreparedRuleset> current_;
   std::unique_ptr<FlowInspector> draining_;  // the previous database's inspector
   std::span<const int32_t> draining_dict_of_;

@@ -50,12 +50,14 @@ inline std::string residentId(uint64_t i) {
   return std::string(body, 17) + "10X98765432"[s % 11];
 }
 
-// JSON Lines waybills carrying residentId(first .. first+n-1).
-inline std::string waybills(uint64_t first, uint64_t n) {
+// JSON Lines waybills carrying residentId(first .. first+n-1), and a mobile number each
+// when asked (each is a keyed identifier of its own: 2n identifiers then).
+inline std::string waybills(uint64_t first, uint64_t n, bool mobiles = false) {
   std::string out;
   for (uint64_t i = first; i < first + n; ++i) {
-    out += "{\"waybill\":\"SF" + std::to_string(i) + "\",\"consignee\":\"Zhang San\",\"id_no\":\"" + residentId(i) +
-           "\",\"city\":\"Suzhou\"}\n";
+    out += "{\"waybill\":\"SF" + std::to_string(i) + "\",\"consignee\":\"Zhang San\",";
+    if (mobiles) out += "\"mobile\":\"1380013" + std::to_string(1000 + i % 9000) + "\",";
+    out += "\"id_no\":\"" + residentId(i) + "\",\"city\":\"Suzhou\"}\n";
   }
   return out;
 }
