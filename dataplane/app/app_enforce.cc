@@ -4,9 +4,12 @@
 #include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 #include <sys/random.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +32,10 @@ namespace ev = xborder::evidence;
 constexpr const char* kSoftwareVersion = "xborder-dataplane 0.1.0";
 constexpr auto kSwitchTimeout = std::chrono::seconds(5);
 constexpr auto kGraceTimeout = std::chrono::seconds(1);
+// Disk full: retry the evidence log this often, once this much space is free (two of
+// the store's default 64 MiB segments).
+constexpr auto kResumeEvery = std::chrono::seconds(5);
+constexpr uint64_t kResumeFreeBytes = uint64_t{128} << 20;
 
 int64_t wallNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -90,6 +97,9 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   std::vector<uint8_t> hmac;
 
   ev::tools::LogKeys keys;
+  // Swapped by the writer thread when it reopens the log after a full disk; the main
+  // lcore holds log_mu whenever it uses `log`.
+  mutable std::mutex log_mu;
   std::unique_ptr<ev::Log> log;
   std::unique_ptr<evidence_sink::EvidenceSink> sink;
   std::unique_ptr<counters::CounterStore> store;
@@ -106,7 +116,8 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   std::string last_error;
   uint64_t merges = 0, crossings = 0, alerts = 0, alerts_lost = 0;
   uint64_t checkpoints = 0, checkpoint_errors = 0, snapshot_errors = 0;
-  Clock::time_point next_merge, next_checkpoint;
+  std::atomic<uint64_t> log_reopens{0};
+  Clock::time_point next_merge, next_checkpoint, next_resume;
   bool started = false, stopped = false;
 
   void onAlert(const anomaly::AlertEvent& a) override {
@@ -140,7 +151,51 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
     }
   }
 
+  uint64_t logSize() const {
+    std::lock_guard lk(log_mu);
+    return log->size();
+  }
+
+  // The log stopped intake (disk full): once space is back, the writer closes and
+  // reopens it on its own thread, then records what was lost meanwhile (GAP records).
+  void maybeResume(Clock::time_point now) {
+    if (sink->writerHealthy() || now < next_resume) return;
+    next_resume = now + kResumeEvery;
+    {
+      std::lock_guard lk(log_mu);
+      if (log->state() != ev::LogState::kIntakeStopped) return;  // integrity alarm: operator's
+    }
+    struct statvfs fs {};
+    if (::statvfs(cfg.evidence_log.c_str(), &fs) != 0 ||
+        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < kResumeFreeBytes) {
+      return;
+    }
+    sink->resumeLog([this]() -> ev::Log* {
+      std::lock_guard lk(log_mu);
+      log.reset();  // one writer at a time: the store holds a lock on the directory
+      for (int attempt = 0; attempt < 3; ++attempt) {
+        absl::StatusOr<std::unique_ptr<ev::Log>> l = ev::tools::openLog(cfg.evidence_log, keys);
+        if (l.ok()) {
+          log = *std::move(l);
+          log_reopens.fetch_add(1, std::memory_order_relaxed);
+          std::fprintf(stderr, "xborder-dataplane: evidence log %s reopened after intake stopped\n",
+                       cfg.evidence_log.c_str());
+          return log.get();
+        }
+        std::fprintf(stderr, "xborder-dataplane: evidence log %s: reopen: %s\n", cfg.evidence_log.c_str(),
+                     std::string(l.status().message()).c_str());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      // The old log is closed and no new one opens: nothing can record decisions any
+      // more. Stop rather than run on without evidence.
+      std::fprintf(stderr, "xborder-dataplane: evidence log %s cannot be reopened: stopping\n",
+                   cfg.evidence_log.c_str());
+      std::abort();
+    });
+  }
+
   void checkpoint() {
+    std::lock_guard lk(log_mu);
     const auto* signers = &keys.signers;
     absl::StatusOr<ev::Checkpoint> cp = log->publishCheckpoint(
         [signers](std::string_view body) { return ev::crypto::signNote(body, *signers); });
@@ -405,6 +460,7 @@ void Enforcement::chores() {
     m.mergeCounters();
     m.next_merge = now + std::chrono::milliseconds(m.cfg.counters_merge_ms);
   }
+  m.maybeResume(now);
   if (m.cfg.checkpoint_interval_s > 0 && now >= m.next_checkpoint) {
     m.checkpoint();
     m.next_checkpoint = now + std::chrono::seconds(m.cfg.checkpoint_interval_s);
@@ -449,7 +505,8 @@ void Enforcement::prometheus(PrometheusText& t) const {
   t.add("xborder_evidence_gap_events_total", "", s.gapEvents);
   t.add("xborder_evidence_lost_disk_total", "", s.lostDisk);
   t.add("xborder_evidence_writer_healthy", "", m.sink->writerHealthy() ? 1 : 0, "gauge");
-  t.add("xborder_evidence_log_size", "", m.log->size(), "gauge");
+  t.add("xborder_evidence_log_size", "", m.logSize(), "gauge");
+  t.add("xborder_evidence_log_reopens_total", "", m.log_reopens.load(std::memory_order_relaxed));
   t.add("xborder_evidence_checkpoints_total", "", m.checkpoints);
   t.add("xborder_evidence_checkpoint_errors_total", "", m.checkpoint_errors);
   t.add("xborder_counter_merges_total", "", m.merges);
@@ -473,7 +530,7 @@ void Enforcement::printStats(FILE* out) const {
                "lost %lu written %lu gap-records %lu lost-disk %lu fail-closed %lu | log size %lu "
                "checkpoints %lu | counter merges %lu crossings %lu | anomaly alerts %lu\n",
                m.current->sha256Hex().c_str(), m.swaps, m.failed_loads, m.last_switch_ms, events, lost,
-               s.written, s.gapRecords, s.lostDisk, fail_closed, m.log->size(), m.checkpoints, m.merges,
+               s.written, s.gapRecords, s.lostDisk, fail_closed, m.logSize(), m.checkpoints, m.merges,
                m.crossings, m.alerts);
 }
 
