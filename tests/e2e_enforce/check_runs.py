@@ -171,7 +171,9 @@ def threshold_check(work, lag_flows):
     per_flow = seq[0][0] if seq else 1
     first_alert = next((i for i, (_, d, _) in enumerate(seq) if d == "alert"), None)
     if not check(first_alert is not None, "the decision changes to alert (GEN-03's standard-contract tier)"):
-        print("  decisions:", [d for _, d, _ in seq][-10:])
+        counted = sorted({(by_port.get(fl["src_port"]) or {}).get("identifiers_count", 0) for fl in runs[0]})
+        print(f"  last decisions {[d for _, d, _ in seq][-5:]}; the records count {counted} identifiers per flow "
+              f"of {per_flow} sent, so the app saw about {len(seq) * max(counted or [0])} of {seq[-1][0]} people")
         return
     n_star = seq[first_alert][0]
     before = {d for _, d, _ in seq[:first_alert]}

@@ -16,9 +16,11 @@ usage:
       is not installed, and the test needs only a few fields of record.proto)
   e2e_tool.py pcap-header FILE   write an empty pcap (header only)
   e2e_tool.py threshold-stream OUT --flows N --ids-per-flow K --gap-ms MS [--first F] [--start-port P]
+                               [--slow-after IDS --slow-gap-ms MS2]
       write a paced pcap stream to OUT (a file or a FIFO): N TCP flows from the bulk tenant
-      198.18.93.10 to 203.0.113.200:80, each an HTTP POST with K new resident IDs, one flow
-      every MS milliseconds (the sleep happens between flows, so a FIFO reader sees them paced);
+      198.18.93.10 to 203.0.113.200:80, each an HTTP POST with K new resident IDs ending with
+      FIN and RST, one flow every MS milliseconds (the sleep happens between flows, so a FIFO
+      reader sees them paced), every MS2 milliseconds once IDS people have been sent;
       prints one JSON line per flow {"src_port", "ids_total", "written_unix_nanos"}
   e2e_tool.py reload-run FIFO CTL SOCKET A.pb B.pb BAD.pb --swaps N --gap-ms MS --out TIMELINE.json
       traffic and swaps at once: a thread writes flows to FIFO (a POST with 5 IDs and the
@@ -308,12 +310,14 @@ class PacedWriter:
         self.raw.close()
 
 
-def threshold_stream(out, flows, per_flow, gap_ms, first, start_port):
+def threshold_stream(out, flows, per_flow, gap_ms, first, start_port, slow_after, slow_gap_ms):
     w = PacedWriter(out)
     for k in range(flows):
+        if slow_after and k * per_flow >= slow_after:
+            gap_ms = slow_gap_ms
         body = ids_body(first + k * per_flow, per_flow, keyword=False)
         w.stream.t = time.time()
-        w.stream.client_post("198.18.93.10", start_port + k, "203.0.113.200", body)
+        w.stream.client_post("198.18.93.10", start_port + k, "203.0.113.200", body, abort=True)
         t = w.flush()
         print(json.dumps({"src_port": start_port + k, "ids_total": (k + 1) * per_flow, "written_unix_nanos": t}),
               flush=True)
@@ -441,11 +445,12 @@ def main(argv):
             opt[args[i]] = args[i + 1]
         reload_run(*args[:6], int(opt["--swaps"]), float(opt["--gap-ms"]), opt["--out"])
     elif cmd == "threshold-stream":
-        opt = {"--flows": 100, "--ids-per-flow": 1000, "--gap-ms": 0, "--first": 0, "--start-port": 20000}
+        opt = {"--flows": 100, "--ids-per-flow": 1000, "--gap-ms": 0, "--first": 0, "--start-port": 20000,
+               "--slow-after": 0, "--slow-gap-ms": 0}
         for i in range(1, len(args), 2):
             opt[args[i]] = int(args[i + 1])
         threshold_stream(args[0], opt["--flows"], opt["--ids-per-flow"], opt["--gap-ms"], opt["--first"],
-                         opt["--start-port"])
+                         opt["--start-port"], opt["--slow-after"], opt["--slow-gap-ms"])
     else:
         print("e2e_tool.py: unknown command %r (try --help)" % cmd, file=sys.stderr)
         return 2

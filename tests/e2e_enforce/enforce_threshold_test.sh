@@ -2,16 +2,21 @@
 # e2e (issue 5): one tenant crosses the 100,000-individual threshold inside
 # xborder-dataplane, and the count survives a restart.
 #
-# A generator (e2e_tool.py threshold-stream) writes 115 POSTs of 1,000 new checksum-valid
-# resident IDs each (T-E2E-BULK -> 203.0.113.200, no E2E-EXPORT keyword, so GEN-03 judges
-# them) into a FIFO that net_pcap reads, one flow every 40 ms, while the app merges its
-# counters every 50 ms. Checks (check_runs.py threshold):
+# usage: enforce_threshold_test.sh [FLOWS [IDS_PER_FLOW [SLOW_AFTER_IDS [SLOW_GAP_MS]]]]
+#        (defaults 115 1000 85000 500)
+#
+# A generator (e2e_tool.py threshold-stream) writes FLOWS POSTs of IDS_PER_FLOW new
+# checksum-valid resident IDs each (T-E2E-BULK -> 203.0.113.200, no E2E-EXPORT keyword,
+# so GEN-03 judges them; each flow ends with FIN + RST) into a FIFO that net_pcap reads:
+# one flow every 40 ms up to SLOW_AFTER_IDS people, then one every SLOW_GAP_MS around the
+# crossing. The app merges its counters every 50 ms. Checks (check_runs.py threshold):
 #  - every flow has a verified FLOW record; up to the crossing they are "log" (GEN-03
 #    exempt tier), from it on "alert" (standard-contract tier), never back;
-#  - the first alert comes at N true individuals with 98,000 <= N <= 102,000 + 4 flows'
+#  - the first alert comes at N true individuals, 98,000 <= N <= 102,000 + LAG flows'
 #    worth: the decision reads the HyperLogLog estimate (2% bound at this size) as of the
-#    last merge, which lags at most two merge intervals (100 ms, 3 flows at 40 ms, plus
-#    one for the flow in hand);
+#    last merge, and a flow reaches the counters when it ends: tcp_closed (1 s) after its
+#    RST, seen when the next packet wakes the worker (it waits on the FIFO), plus two merge
+#    intervals. LAG = ceil((1000 + SLOW_GAP_MS + 100) / SLOW_GAP_MS) + 1 flows (5 by default);
 #  - exactly one THRESHOLD record per warning ratio of the 100,000 boundary (50/80/100 %),
 #    none repeated after the restart;
 #  - restart: the app is stopped and started again with the same counters snapshot; the
@@ -22,13 +27,14 @@ set -euo pipefail
 for b in "$bin_dp" "$bin_rulec" "$bin_ev" "$bin_verify"; do
   [ -x "$b" ] || { echo "FAIL: $b not built"; exit 1; }
 done
-# usage: enforce_threshold_test.sh [FLOWS [IDS_PER_FLOW [GAP_MS]]]  (defaults 115 1000 40)
 flows=${1:-115}
 per_flow=${2:-1000}
-gap_ms=${3:-40}
+slow_after=${3:-85000}
+slow_gap_ms=${4:-500}
+gap_ms=${XB_E2E_FAST_GAP_MS:-40}  # the fast phase (an override only to try other shapes)
 merge_ms=50
-# Flows written during two merge intervals, plus the flow in hand.
-lag_flows=$(( (2 * merge_ms + gap_ms - 1) / gap_ms + 1 ))
+closed_s=1
+lag_flows=$(( (closed_s * 1000 + slow_gap_ms + 2 * merge_ms + slow_gap_ms - 1) / slow_gap_ms + 1 ))
 
 work=$(mktemp -d /tmp/xb-e2e-threshold.XXXXXX)
 dp_pid=""
@@ -43,6 +49,7 @@ hash_a=$(make_ruleset "$work/list") || { fail "test list does not compile"; exit
 evidence_init "$work/evlog"
 gateway_config "$work/gw.yaml" inline "$work/list/ruleset.pb" "$work/evlog" "$work"
 printf 'workers:\n  burst_size: 1\n' >>"$work/gw.yaml"
+sed -i "s/tcp_closed: 2/tcp_closed: $closed_s/" "$work/gw.yaml"
 sed -i "s/merge_interval_ms: 100/merge_interval_ms: $merge_ms/" "$work/gw.yaml"
 $tool pcap-header "$work/empty.pcap"
 
@@ -67,7 +74,8 @@ run() {
   [ -s "$work/counters.snap" ] || fail "run $n: no counters snapshot at $work/counters.snap"
 }
 
-run 1 --flows "$flows" --ids-per-flow "$per_flow" --gap-ms "$gap_ms"
+run 1 --flows "$flows" --ids-per-flow "$per_flow" --gap-ms "$gap_ms" --slow-after "$slow_after" \
+  --slow-gap-ms "$slow_gap_ms"
 # The restart: same config, same snapshot, new people (IDs after the first run's).
 run 2 --flows 1 --ids-per-flow 10 --first $((flows * per_flow)) --start-port 60000
 
