@@ -1,16 +1,29 @@
 // xborder-replay: drives the packet engine from pcap/pcapng files, without EAL.
 // Used for the oracle comparison, the dry run and the callgrind benchmark.
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>  // --warmup: instructions counted over the measured passes
+#else
+#define CALLGRIND_ZERO_STATS
+#define CALLGRIND_START_INSTRUMENTATION
+#define CALLGRIND_STOP_INSTRUMENTATION
+#endif
+
 #include "dataplane/capture/capture_pcap.h"
+#include "dataplane/counters/counters_table.h"
 #include "dataplane/engine/engine.h"
+#include "dataplane/verdict/verdict_rules.h"
+#include "dataplane/verdict/verdict_ruleset.h"
 
 namespace {
 
@@ -28,6 +41,19 @@ options:
   --loop N             process the loaded packets N times (implies --in-memory);
                        each pass is shifted in time past every idle timeout, so
                        every flow is created and classified again
+  --keep-flows         with --loop: packets are stamped one microsecond apart
+                       (capture order) across every pass, so no flow times out
+                       and every pass after the first meets flows already
+                       tracked, classified and judged: the decided-flow path
+  --warmup N           with --loop: the first N passes are not measured; the rate
+                       (and, under valgrind --tool=callgrind --instr-atstart=no,
+                       the instruction count) covers the later passes only
+  --ruleset FILE       judge every flow with this compiled negative list (what
+                       xborder-rulec writes): the rules-backed verdict stage;
+                       block/hold drop the flow's packets (see --tap)
+  --tap                with --ruleset: tap mode, nothing dropped
+  --no-fast-path       with --ruleset: call the policy on every packet, also for
+                       flows already decided (the engine's settle_flows = false)
   --capacity N         flow table capacity per worker (default 1048576)
   --ndpi-pool N        flows classified at once (default min(capacity, 65536))
   --malformed POLICY   forward (default) or drop
@@ -42,6 +68,16 @@ options:
 
 exit status: 0 on success, 1 on a usage or capture error (one line on stderr).
 )";
+
+// The rules-backed policy as the dataplane runs it (RulesPolicy's dataplane mode: one
+// snapshot, counters in a shard read back through a store). No evidence sink or anomaly
+// ring: what they cost is the writer thread's, not the packet path's.
+struct Enforcement {
+  std::unique_ptr<xborder::dp::counters::CounterShard> shard;
+  std::unique_ptr<xborder::dp::counters::CounterStore> store;
+  std::unique_ptr<xborder::dp::RulesPolicy> policy;
+};
+Enforcement loadPolicy(const std::string& path, uint32_t capacity, bool inline_mode);
 
 struct Packet {
   uint64_t ts_ns;
@@ -72,6 +108,20 @@ class CountingSink final : public xborder::dp::FlowLogSink {
 
  private:
   uint64_t records_ = 0;
+};
+
+// Reads one counter's total (summed over its labels).
+class CounterProbe final : public xborder::dp::CounterVisitor {
+ public:
+  explicit CounterProbe(std::string_view name) : name_(name) {}
+  void counter(std::string_view name, std::string_view, std::string_view, uint64_t value) override {
+    if (name == name_) total_ += value;
+  }
+  uint64_t total() const { return total_; }
+
+ private:
+  std::string_view name_;
+  uint64_t total_ = 0;
 };
 
 class PrintVisitor final : public xborder::dp::CounterVisitor {
@@ -114,15 +164,45 @@ void readCapture(const std::string& path, F&& emit) {
   }
 }
 
+Enforcement loadPolicy(const std::string& path, uint32_t capacity, bool inline_mode) {
+  namespace dp = xborder::dp;
+  auto snap = dp::RulesetSnapshot::loadFile(path);
+  if (!snap.ok()) fail(path + ": " + std::string(snap.status().message()));
+  Enforcement e;
+  e.shard = std::make_unique<dp::counters::CounterShard>(4096);
+  dp::counters::CounterStoreOptions so;
+  so.thresholds = (*snap)->thresholds();
+  so.ratios = (*snap)->alertRatios();
+  e.store = std::make_unique<dp::counters::CounterStore>(std::move(so));
+  dp::DataplaneWiring w;
+  w.inline_mode = inline_mode;
+  w.shard = e.shard.get();
+  w.counts = e.store.get();
+  dp::RulesPolicyConfig pc;
+  uint32_t cap = 1;
+  while (cap < capacity) cap <<= 1;  // the policy indexes by the engine's slot
+  pc.flow_capacity = cap;
+  // Judged as of now, as a live gateway would (captures carry old timestamps, and
+  // --keep-flows restamps them).
+  pc.as_of_unix = static_cast<int64_t>(std::time(nullptr));
+  // Individuals only feed this run's counters; a fixed key is enough here.
+  const std::array<uint8_t, 32> key{};
+  auto policy = dp::RulesPolicy::createDataplane(pc, w, *snap, key);
+  if (!policy.ok()) fail("policy: " + std::string(policy.status().message()));
+  e.policy = std::move(*policy);
+  return e;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace xborder::dp;
   EngineConfig cfg;
-  std::string flow_log;
+  std::string flow_log, ruleset;
+  bool keep_flows = false;
   std::vector<std::string> files;
   bool in_memory = false, print_counters = false, quiet = false;
-  uint32_t loops = 1;
+  uint32_t loops = 1, warmup = 0;
   Side side = Side::kInside;
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
@@ -140,6 +220,16 @@ int main(int argc, char** argv) {
     } else if (a == "--loop") {
       if (!parseU32(next(), &loops) || loops == 0) fail("--loop needs a positive integer");
       in_memory = true;
+    } else if (a == "--warmup") {
+      if (!parseU32(next(), &warmup)) fail("--warmup needs an integer");
+    } else if (a == "--keep-flows") {
+      keep_flows = true;
+    } else if (a == "--ruleset") {
+      ruleset = next();
+    } else if (a == "--tap") {
+      cfg.inline_mode = false;
+    } else if (a == "--no-fast-path") {
+      cfg.settle_flows = false;
     } else if (a == "--capacity") {
       if (!parseU32(next(), &cfg.flow_capacity) || cfg.flow_capacity == 0)
         fail("--capacity needs a positive integer");
@@ -192,6 +282,14 @@ int main(int argc, char** argv) {
   CountingSink count_sink;
   FlowLogSink* sink = log ? static_cast<FlowLogSink*>(&file_sink) : &count_sink;
 
+  if (keep_flows && !in_memory) fail("--keep-flows needs --in-memory or --loop N");
+  if (warmup > 0 && warmup >= loops) fail("--warmup N needs --loop with more than N passes");
+  Enforcement enforcement;
+  if (!ruleset.empty()) {
+    if (cfg.stages != Stages::kClassify) fail("--ruleset needs --stage classify");
+    enforcement = loadPolicy(ruleset, cfg.flow_capacity, cfg.inline_mode);
+    cfg.policy = enforcement.policy.get();
+  }
   std::string error;
   std::unique_ptr<Engine> engine = Engine::create(cfg, sink, &error);
   if (!engine) fail("engine: " + error);
@@ -201,6 +299,12 @@ int main(int argc, char** argv) {
   Verdict verdicts[kBurst];
   uint16_t n = 0;
   uint64_t packets = 0, dropped = 0, last_ts = 0, burst_ts = 0;
+  uint64_t measured_from = 0, settled_from = 0;  // counts at the first measured pass
+  auto settledPackets = [&]() {
+    CounterProbe probe("xborder_policy_settled_packets_total");
+    engine->visitCounters(probe);
+    return probe.total();
+  };
   auto flush = [&]() {
     if (n == 0) return;
     engine->processBurst(burst, n, verdicts);
@@ -212,7 +316,7 @@ int main(int argc, char** argv) {
   std::vector<uint8_t> arena;
   std::vector<Packet> loaded;
   std::vector<std::vector<uint8_t>> stream_bufs(kBurst);  // streaming: copies per burst slot
-  std::chrono::steady_clock::time_point t0;
+  std::chrono::steady_clock::time_point t0, t1;
   if (in_memory) {
     for (const auto& f : files) {
       readCapture(f, [&](uint64_t ts, const uint8_t* d, uint32_t cap, uint32_t wire) {
@@ -231,10 +335,20 @@ int main(int argc, char** argv) {
     }
     // Each pass starts after every flow of the previous one has timed out.
     const uint64_t shift = span + 2 * 3600 * 1000000000ull;
+    // --keep-flows: a synthetic clock, 1 us per packet from the first timestamp.
+    const uint64_t base = loaded.empty() ? 0 : loaded.front().ts_ns;
+    uint64_t seq = 0;
     t0 = std::chrono::steady_clock::now();
     for (uint32_t l = 0; l < loops; ++l) {
+      if (warmup > 0 && l == warmup) {
+        measured_from = packets;
+        settled_from = settledPackets();
+        t0 = std::chrono::steady_clock::now();
+        CALLGRIND_ZERO_STATS;
+        CALLGRIND_START_INSTRUMENTATION;
+      }
       for (const auto& p : loaded) {
-        const uint64_t ts = p.ts_ns + l * shift;
+        const uint64_t ts = keep_flows ? base + 1000 * seq++ : p.ts_ns + l * shift;
         // A burst stands for microseconds of traffic: do not let one span a time
         // jump, so expiry (advanceTime after each burst) sees it.
         if (n > 0 && ts > burst_ts + 1000000000ull) flush();
@@ -250,6 +364,10 @@ int main(int argc, char** argv) {
         if (n == kBurst) flush();
       }
       flush();  // each pass ends its own bursts
+    }
+    if (warmup > 0) {
+      CALLGRIND_STOP_INSTRUMENTATION;
+      t1 = std::chrono::steady_clock::now();
     }
   } else {
     t0 = std::chrono::steady_clock::now();
@@ -273,9 +391,11 @@ int main(int argc, char** argv) {
     }
     flush();
   }
+  const uint64_t settled = settledPackets() - settled_from;
   engine->flushAll(last_ts);
-  const double secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (warmup == 0) t1 = std::chrono::steady_clock::now();  // the flush counts too, as before
+  const double secs = std::chrono::duration<double>(t1 - t0).count();
+  const uint64_t measured = packets - measured_from;
   if (log != nullptr && log != stdout) std::fclose(log);
   else if (log == stdout) std::fflush(stdout);
 
@@ -289,8 +409,13 @@ int main(int argc, char** argv) {
                  "xborder-replay: %llu packets, %llu dropped, %llu flow records, %.3f s, "
                  "%.0f packets/s%s\n",
                  static_cast<unsigned long long>(packets), static_cast<unsigned long long>(dropped),
-                 static_cast<unsigned long long>(records), secs, secs > 0 ? packets / secs : 0.0,
-                 in_memory ? " (in memory)" : " (incl. file reading)");
+                 static_cast<unsigned long long>(records), secs, secs > 0 ? measured / secs : 0.0,
+                 !in_memory ? " (incl. file reading)"
+                 : warmup > 0 ? " (in memory, after the warm-up passes)" : " (in memory)");
+    if (enforcement.policy) {
+      std::fprintf(stderr, "xborder-replay: fast path: %llu of %llu measured packets (settled flows)\n",
+                   static_cast<unsigned long long>(settled), static_cast<unsigned long long>(measured));
+    }
   }
   return 0;
 }
