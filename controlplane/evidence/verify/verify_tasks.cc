@@ -34,6 +34,7 @@ TaskPool::~TaskPool() {
 void TaskPool::add(int group, std::function<void()> task) {
   {
     std::lock_guard lock(mu_);
+    if (cancelled_) return;  // a running task adding more after cancel()
     if (outstanding_.size() <= static_cast<size_t>(group)) outstanding_.resize(group + 1, 0);
     ++outstanding_[group];
     queue_.push_back({group, std::move(task)});
@@ -73,6 +74,7 @@ void TaskPool::wait(int group) {
 
 void TaskPool::cancel() {
   std::unique_lock lock(mu_);
+  cancelled_ = true;
   for (const Task& t : queue_) --outstanding_[t.group];
   queue_.clear();
   done_cv_.wait(lock, [this] {

@@ -25,7 +25,8 @@ class TaskPool {
   // Returns when every task of `group` added so far has run; runs queued tasks on
   // this thread while it waits (that group's first, then any).
   void wait(int group);
-  // Drops queued tasks and waits for running ones (after a failed step).
+  // Drops queued tasks (and any added from now on) and waits for running ones (after
+  // a failed step).
   void cancel();
 
  private:
@@ -41,6 +42,7 @@ class TaskPool {
   std::deque<Task> queue_;
   std::vector<size_t> outstanding_;  // per group: queued or running
   bool stop_ = false;
+  bool cancelled_ = false;
   std::vector<std::jthread> threads_;
 };
 

@@ -224,8 +224,8 @@ class Run {
   struct Chunk {
     uint64_t begin = 0;                      // position (from 0 = range_from) of payloads[0]
     std::vector<std::string_view> payloads;  // set by the walk before the chunk's task runs
-    std::vector<Hash> leaves;
-    std::vector<int64_t> times;
+    std::unique_ptr<Hash[]> leaves;  // payloads.size() of each, written by the task
+    std::unique_ptr<int64_t[]> times;
     RangeOut out;
     std::vector<uint64_t> anchors;  // positions of ANCHOR records (checked on this thread later)
     std::vector<uint64_t> sealed;
@@ -813,8 +813,8 @@ void Run::fastChunk(Chunk& c) {
   const std::string_view origin = opt_.trust.origin();
   Hasher hasher(*hasher_);  // its own EVP_MD_CTX
   const uint64_t n = c.payloads.size();
-  c.leaves.resize(n);
-  c.times.resize(n);
+  c.leaves = std::make_unique_for_overwrite<Hash[]>(n);  // no zero fill: every entry is written
+  c.times = std::make_unique_for_overwrite<int64_t[]>(n);
   for (uint64_t k = 0; k < n; ++k) {
     const uint64_t i = c.begin + k;
     const std::string_view p = c.payloads[k];
@@ -845,7 +845,7 @@ void Run::fastChunk(Chunk& c) {
   }
   if (n == kChunk && (from + c.begin) % kChunk == 0) {
     CompactRange sub(hasher);
-    for (const Hash& leaf : c.leaves) sub.append(leaf);
+    for (uint64_t k = 0; k < n; ++k) sub.append(c.leaves[k]);
     c.root = sub.root();  // one hash: kChunk is a power of two
     c.has_root = true;
   }
@@ -873,8 +873,8 @@ bool Run::finishFastRecords(const CompactRange& start) {
       if (!check()) return false;
       continue;
     }
-    for (const Hash& leaf : c.leaves) {
-      tree.append(leaf, 0);
+    for (size_t k = 0; k < c.payloads.size(); ++k) {
+      tree.append(c.leaves[k], 0);
       if (!check()) return false;
     }
   }
@@ -884,7 +884,7 @@ bool Run::finishFastRecords(const CompactRange& start) {
   records_.clear();
   sealed_.clear();
   for (auto& c : chunks_) {
-    for (size_t k = 0; k < c.times.size(); ++k) {
+    for (size_t k = 0; k < c.payloads.size(); ++k) {
       const int64_t t = c.times[k];
       const uint64_t index = from + c.begin + k;
       if (t < last_time && last_time - t > tolerance) {
