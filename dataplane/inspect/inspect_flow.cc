@@ -196,10 +196,33 @@ void FlowInspector::finish(uint32_t slot) noexcept {
   InspectSlot& s = slots_[slot];
   if (s.finished) return;
   s.finished = true;
+  current_owner_ = s.owner;
   for (auto& d : s.dir) {
     scanner_->finish(d.scan);
+    drain(d);
     d.done = true;
   }
+}
+
+void FlowInspector::scan(InspectDirection& D, const uint8_t* p, size_t n) noexcept {
+  if (hash_sink_ == nullptr) {
+    scanner_->scan(D.scan, p, n);
+    return;
+  }
+  for (size_t off = 0; off < n; off += kHashChunk) {
+    scanner_->scan(D.scan, p + off, n - off < kHashChunk ? n - off : kHashChunk);
+    drain(D);
+  }
+}
+
+void FlowInspector::drain(InspectDirection& D) noexcept {
+  if (hash_sink_ == nullptr) return;
+  // The scan result belongs to this (non-const) slot; emptying its hash list lets the
+  // scanner keep the next ones (rules/detectors has no call for this yet).
+  auto& r = const_cast<rules::detectors::FlowScanResult&>(D.scan.result());
+  if (r.keyHashCount == 0) return;
+  hash_sink_->onKeyHashes(current_owner_, {r.keyHashes.data(), r.keyHashCount});
+  r.keyHashCount = 0;
 }
 
 void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) noexcept {
@@ -299,11 +322,11 @@ void FlowInspector::scanForm(InspectDirection& D, const uint8_t* p, size_t n) no
       out[k++] = c == '+' ? ' ' : c;
     }
     if (k + 3 > sizeof(out)) {
-      scanner_->scan(D.scan, out, k);
+      scan(D, out, k);
       k = 0;
     }
   }
-  if (k > 0) scanner_->scan(D.scan, out, k);
+  if (k > 0) scan(D, out, k);
 }
 
 void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
@@ -321,7 +344,7 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
                               ? n - i
                               : static_cast<size_t>(std::min<uint64_t>(D.body_left, n - i));
       if (D.form_body) {
-        if (i > raw) scanner_->scan(D.scan, p + raw, i - raw);
+        if (i > raw) scan(D, p + raw, i - raw);
         scanForm(D, p + i, take);
         raw = i + take;
       }
@@ -367,7 +390,7 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
       D.line_len = 0;
     }
   }
-  if (n > raw) scanner_->scan(D.scan, p + raw, n - raw);
+  if (n > raw) scan(D, p + raw, n - raw);
 }
 
 void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
@@ -385,6 +408,7 @@ void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size
 
 bool FlowInspector::feed(uint32_t slot, const PacketView& pkt) noexcept {
   InspectSlot& s = slots_[slot];
+  current_owner_ = s.owner;
   const uint32_t d = pkt.dir & 1u;
   InspectDirection& D = s.dir[d];
   if (s.finished || D.done) return false;

@@ -90,6 +90,7 @@ struct InspectDirection {
 
 struct InspectSlot {
   std::array<InspectDirection, 2> dir;
+  uint32_t owner = 0;  // the caller's tag for KeyHashSink (e.g. its flow slot)
   std::array<char, 128> path{};
   uint8_t path_len = 0;
   std::array<char, 96> content_type{};
@@ -98,6 +99,16 @@ struct InspectSlot {
   std::string_view pathView() const { return {path.data(), path_len}; }
   std::string_view contentTypeView() const { return {content_type.data(), content_type_len}; }
   uint32_t records() const { return dir[0].records.records() + dir[1].records.records(); }
+};
+
+// Receives the keyed hashes of identifiers as the detectors confirm them. The scanner
+// keeps only 16 per flow direction; with a sink set, the inspector scans in chunks
+// small enough that no chunk can confirm more than that, and hands them over after each
+// chunk, so a flow carrying 100,000 people yields 100,000 hashes. Worker thread.
+class KeyHashSink {
+ public:
+  virtual ~KeyHashSink() = default;
+  virtual void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept = 0;
 };
 
 class FlowInspector {
@@ -120,6 +131,8 @@ class FlowInspector {
     return slots_[slot].dir[0].done && slots_[slot].dir[1].done;
   }
   const rules::detectors::Scanner& scanner() const { return *scanner_; }
+  // Control path, before the first feed(). nullptr: hashes stay in the scan result (16 max).
+  void setKeyHashSink(KeyHashSink* sink) { hash_sink_ = sink; }
   // For keyed hashes of flow identifiers in evidence records (worker thread).
   rules::detectors::Scanner& mutableScanner() { return *scanner_; }
 
@@ -132,6 +145,12 @@ class FlowInspector {
  private:
   FlowInspector() = default;
   void scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
+  // Scanner::scan, in chunks of kHashChunk with the hashes drained after each when a
+  // KeyHashSink is set: 128 bytes hold at most 16 of the shortest keyed identifiers
+  // with their separators.
+  static constexpr size_t kHashChunk = 128;
+  void scan(InspectDirection& D, const uint8_t* p, size_t n) noexcept;
+  void drain(InspectDirection& D) noexcept;
   // Frames HTTP and scans: header and non-HTTP bytes as they are, form bodies decoded.
   void httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
   void scanForm(InspectDirection& D, const uint8_t* p, size_t n) noexcept;
@@ -141,6 +160,8 @@ class FlowInspector {
   std::unique_ptr<rules::detectors::Scanner> scanner_;
   std::vector<InspectSlot> slots_;
   std::vector<uint32_t> free_;  // reserved to capacity: push/pop never allocate
+  KeyHashSink* hash_sink_ = nullptr;
+  uint32_t current_owner_ = 0;  // owner of the slot being fed
   uint64_t pool_exhausted_ = 0;
   uint64_t gaps_ = 0;
   uint64_t budget_hits_ = 0;

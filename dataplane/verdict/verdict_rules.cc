@@ -128,7 +128,9 @@ absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::create(
   auto insp = FlowInspector::create(config.inspect, set, hmac_key);
   if (!insp.ok()) return insp.status();
   p->inspector_ = std::move(*insp);
+  p->inspector_->setKeyHashSink(p.get());
   p->flows_.resize(config.flow_capacity);
+  if (auto st = p->initBlocks(); !st.ok()) return st;
   p->versions_.resize(versions.size());
   for (size_t i = 0; i < versions.size(); ++i) {
     VersionRt& v = p->versions_[i];
@@ -182,9 +184,62 @@ absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::createDataplane(
   p->inspector_ = std::move(p->current_->inspector_);
   p->set_ = p->current_->snap_->detectors();
   p->flows_.resize(config.flow_capacity);
+  if (auto st = p->initBlocks(); !st.ok()) return st;
   p->versions_.resize(1);
   p->bindCurrent();
   return p;
+}
+
+absl::Status RulesPolicy::initBlocks() {
+  if (config_.hash_blocks == 0 || config_.hash_blocks >= kNoBlock) {
+    return absl::InvalidArgumentError("hash_blocks must be in [1, 2^32-1)");
+  }
+  blocks_.resize(config_.hash_blocks);
+  for (uint32_t i = 0; i < config_.hash_blocks; ++i) blocks_[i].next = i + 1 < config_.hash_blocks ? i + 1 : kNoBlock;
+  free_block_ = 0;
+  return absl::OkStatus();
+}
+
+void RulesPolicy::onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept {
+  FlowState& st = flows_[owner % flows_.size()];
+  for (const auto& kh : hashes) {
+    // Repeats within the last block are dropped (cheap); the sketches ignore the rest.
+    if (st.chain_tail != kNoBlock) {
+      const HashBlock& t = blocks_[st.chain_tail];
+      bool dup = false;
+      for (uint32_t i = 0; i < t.n && !dup; ++i) dup = t.h[i] == kh.hash;
+      if (dup) continue;
+    }
+    if (st.chain_tail == kNoBlock || blocks_[st.chain_tail].n == blocks_[st.chain_tail].h.size()) {
+      if (free_block_ == kNoBlock) {
+        ++st.ids_dropped;
+        ++dp_stats_.hashes_dropped;
+        continue;
+      }
+      const uint32_t b = free_block_;
+      free_block_ = blocks_[b].next;
+      blocks_[b].next = kNoBlock;
+      blocks_[b].n = 0;
+      if (st.chain_tail == kNoBlock) {
+        st.chain_head = b;
+      } else {
+        blocks_[st.chain_tail].next = b;
+      }
+      st.chain_tail = b;
+    }
+    HashBlock& t = blocks_[st.chain_tail];
+    t.h[t.n++] = kh.hash;
+    ++st.ids;
+  }
+}
+
+void RulesPolicy::freeChain(FlowState& st) noexcept {
+  if (st.chain_head != kNoBlock) {
+    blocks_[st.chain_tail].next = free_block_;
+    free_block_ = st.chain_head;
+  }
+  st.chain_head = st.chain_tail = kNoBlock;
+  st.ids = st.ids_dropped = 0;
 }
 
 RulesPolicy::~RulesPolicy() = default;
@@ -211,6 +266,7 @@ absl::StatusOr<std::unique_ptr<PreparedRuleset>> RulesPolicy::prepare(std::share
     auto insp = FlowInspector::create(config_.inspect, next->detectors(), hmac_key_);
     if (!insp.ok()) return insp.status();
     p->inspector_ = std::move(*insp);
+    p->inspector_->setKeyHashSink(this);
     if (last_prepared_) {
       for (const auto& d : next->ruleset().dictionaries()) {
         const auto idx = last_prepared_->detectors()->dictionaryIndex(d.name());
@@ -269,11 +325,13 @@ RulesPolicy::FlowState& RulesPolicy::state(const FlowView& flow) noexcept {
     if (st.active && st.slot != kNoInspectSlot) {
       releaseSlot(st);  // a flow we never saw end (should not happen)
     }
+    freeChain(st);
     st = FlowState{};
     st.active = true;
     st.gen = flow.flow_gen;
     st.slot = inspector_->acquire();
     st.epoch = epoch_;
+    if (st.slot != kNoInspectSlot) inspector_->at(st.slot).owner = flow.flow_index;
     st.rec_version = version_seq_;
   } else if (st.slot != kNoInspectSlot && inspectorOf(st) == nullptr) {
     // Its detector database was retired (two database changes during the flow).
@@ -320,13 +378,10 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
       const auto& r = dir.scan.result();
       facts->sensitive = facts->sensitive || r.sensitiveHits > 0;
       facts->dropped += r.keyHashesDropped;
-      for (const auto& kh : r.hashes()) {
-        bool dup = false;
-        for (uint32_t k = 0; k < facts->distinct; ++k) dup = dup || facts->hashes[k] == kh.hash;
-        if (!dup && facts->distinct < facts->hashes.size()) facts->hashes[facts->distinct++] = kh.hash;
-      }
     }
   }
+  facts->distinct = st.ids;
+  facts->dropped += st.ids_dropped;
   if (f.path.empty()) f.path = flow.url;
   f.detectorRecords = {facts->det.data(), v.detector_of.size()};
   f.dictionaryRecords = {facts->dict.data(), v.dictionary_of.size()};
@@ -362,11 +417,12 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
   if (d.legalEntity >= 0 && sp != nullptr) {
     if (v.individuals != nullptr) {
       const int32_t year = v.ev->yearOf(f.timeUnix);
-      for (const auto& dir : sp->dir) {
-        for (const auto& kh : dir.scan.result().hashes()) {
-          if (!v.individuals->seen(static_cast<uint32_t>(d.legalEntity), year, kh.hash)) ++fresh;
+      for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
+        for (uint32_t i = 0; i < blocks_[b].n; ++i) {
+          if (!v.individuals->seen(static_cast<uint32_t>(d.legalEntity), year, blocks_[b].h[i])) ++fresh;
         }
       }
+      fresh += facts->dropped;
     } else {
       // A sketch cannot tell who was seen: every identifier of the flow counts, and
       // keyed hits the scanner could not keep too (an upper bound for the decision).
@@ -581,6 +637,7 @@ void RulesPolicy::onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept {
     onFlowEndDryRun(flow, st, log);
   }
   releaseSlot(st);
+  freeChain(st);
   st = FlowState{};
 }
 
@@ -623,9 +680,17 @@ void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLo
     Sensitivity sens = facts.sensitive ? Sensitivity::kSensitive : Sensitivity::kNonSensitive;
     if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineSensitive) sens = Sensitivity::kSensitive;
     if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineNonSensitive) sens = Sensitivity::kNonSensitive;
-    const std::span<const uint64_t> hashes =
-        u.add > 0 ? std::span<const uint64_t>(facts.hashes.data(), facts.distinct) : std::span<const uint64_t>();
-    wiring_.shard->update(TallyKey{u.key, country, sens}, hashes, facts.f.records, flow.bytes[out], 1);
+    const TallyKey key{u.key, country, sens};
+    // Plain counts once; the hashes block by block (only where the flow's individuals
+    // counted for this counter).
+    uint32_t b = u.add > 0 ? st.chain_head : kNoBlock;
+    wiring_.shard->update(key,
+                          b != kNoBlock ? std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n)
+                                        : std::span<const uint64_t>(),
+                          facts.f.records, flow.bytes[out], 1);
+    for (b = b != kNoBlock ? blocks_[b].next : kNoBlock; b != kNoBlock; b = blocks_[b].next) {
+      wiring_.shard->update(key, std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n), 0, 0, 0);
+    }
   }
   if (wiring_.samples != nullptr && d.legalEntity >= 0) {
     anomaly::FlowSample s;
@@ -722,13 +787,9 @@ void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFi
     // Apply this flow to the version's counters and individuals (the year's totals).
     v.counters.apply(d.counterUpdates());
     if (d.legalEntity >= 0) {
-      if (const InspectSlot* sp = slotOf(st)) {
-        const int32_t year = v.ev->yearOf(facts[i].f.timeUnix);
-        for (const auto& dir : sp->dir) {
-          for (const auto& kh : dir.scan.result().hashes()) {
-            v.inds.add(static_cast<uint32_t>(d.legalEntity), year, kh.hash);
-          }
-        }
+      const int32_t year = v.ev->yearOf(facts[i].f.timeUnix);
+      for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
+        for (uint32_t k = 0; k < blocks_[b].n; ++k) v.inds.add(static_cast<uint32_t>(d.legalEntity), year, blocks_[b].h[k]);
       }
     }
     out.versions.push_back(std::move(vo));

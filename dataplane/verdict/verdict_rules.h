@@ -70,6 +70,11 @@ struct RulesPolicyConfig {
   uint32_t flow_capacity = 1u << 16;  // the engine's flow table capacity (slot indexes)
   InspectConfig inspect;
   int64_t as_of_unix = 0;  // judge every flow at this moment; 0 = at its capture time
+  // Keyed hashes of flows in progress wait in blocks of 62 until the flow's decision
+  // says which counters they count for (8192 blocks = 4 MiB, ~500,000 hashes per
+  // worker). When none is free, further hashes of a flow still count in its decision
+  // (an upper bound) but do not reach the sketch (counted in hashes_dropped).
+  uint32_t hash_blocks = 8192;
 };
 
 // One version's judgement of a finished flow.
@@ -138,9 +143,10 @@ struct DataplaneStats {
   uint64_t adopts = 0;
   uint64_t orphaned_inspections = 0;  // flows whose detector database was retired twice
   uint64_t samples_lost = 0;
+  uint64_t hashes_dropped = 0;  // no free hash block (see RulesPolicyConfig::hash_blocks)
 };
 
-class RulesPolicy final : public FlowPolicy {
+class RulesPolicy final : public FlowPolicy, private KeyHashSink {
  public:
   // Dry run (see the file comment).
   static absl::StatusOr<std::unique_ptr<RulesPolicy>> create(
@@ -196,6 +202,16 @@ class RulesPolicy final : public FlowPolicy {
     uint32_t rec_version = 0;   // adopt counter when recorded
     uint64_t before_bytes[2] = {0, 0};   // [0] client->server, [1] server->client
     uint64_t last_bytes[2] = {0, 0};     // before the current packet
+    // The flow's keyed hashes (all of them, as the inspector confirms them).
+    uint32_t chain_head = kNoBlock, chain_tail = kNoBlock;
+    uint32_t ids = 0;          // hashes kept in the chain
+    uint32_t ids_dropped = 0;  // hashes that found no free block
+  };
+  static constexpr uint32_t kNoBlock = 0xFFFFFFFFu;
+  struct HashBlock {
+    uint32_t next = kNoBlock;
+    uint32_t n = 0;
+    std::array<uint64_t, 62> h{};
   };
   struct VersionRt {
     const rules::eval::Evaluator* ev = nullptr;
@@ -216,9 +232,8 @@ class RulesPolicy final : public FlowPolicy {
     std::array<uint32_t, 64> dict{};
     bool outbound = true;
     bool sensitive = false;
-    uint32_t distinct = 0;  // distinct keyed hashes in the flow (in hashes)
-    uint32_t dropped = 0;   // keyed hits the scanner could not keep (beyond 16 a direction)
-    std::array<uint64_t, 2 * rules::detectors::kMaxKeyHashes> hashes{};
+    uint32_t distinct = 0;  // keyed hashes of the flow (FlowState::ids)
+    uint32_t dropped = 0;   // keyed hits not kept (no block, or the scanner's 16 were full)
   };
 
   RulesPolicy() = default;
@@ -239,6 +254,9 @@ class RulesPolicy final : public FlowPolicy {
   void fillEvent(const FlowView& flow, const FlowState& st, const rules::eval::Decision& d, const Facts& facts,
                  PolicyAction a, bool at_end, evidence_sink::EvidenceEvent* ev) noexcept;
   void bindCurrent() noexcept;
+  void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept override;
+  void freeChain(FlowState& st) noexcept;
+  absl::Status initBlocks();
   size_t formatReason(char* buf, size_t cap, const rules::eval::Decision& d) const noexcept;
 
   RulesPolicyConfig config_;
@@ -249,6 +267,8 @@ class RulesPolicy final : public FlowPolicy {
   OutcomeSink* sink_ = nullptr;
   uint64_t evaluations_ = 0;
   std::array<char, 4096> logbuf_{};
+  std::vector<HashBlock> blocks_;
+  uint32_t free_block_ = kNoBlock;
   // Dataplane mode.
   bool dataplane_ = false;
   DataplaneWiring wiring_;

@@ -255,6 +255,41 @@ TEST_F(PolicyTest, FailClosedBlocksACoveredTransferWhenEvidenceCannotBeWritten) 
   EXPECT_EQ(recs.back().identifiers_count(), 10u);  // 5 resident IDs + 5 mobile numbers
 }
 
+TEST_F(PolicyTest, AFlowCarrying1000PeopleCountsThemAll) {
+  make(true);
+  constexpr uint32_t kNoFiling = 0xC00002C8;  // 192.0.2.200: GEN-03 counts the consignees
+  Flow f(kExpress, kNoFiling, 42020, 12);
+  const std::string body = waybills(5000, 1000);
+  const std::string req = post("upload.example.invalid", body);
+  f.send(*policy_, 0, "", 1000);
+  f.send(*policy_, 1, "", 2000);
+  f.send(*policy_, 0, "", 3000);
+  f.classifyHttp();
+  for (size_t off = 0; off < req.size(); off += 1448) {  // MSS-sized segments
+    f.send(*policy_, 0, std::string_view(req).substr(off, 1448), 4000 + off);
+  }
+  FixedFields log;
+  policy_->onFlowEnd(f.v, &log);
+  const auto recs = flows();
+  ASSERT_FALSE(recs.empty());
+  EXPECT_EQ(recs.back().identifiers_count(), 1000u);
+  EXPECT_EQ(recs.back().rule_id(), "GEN-03");
+  EXPECT_NE(log.text().find("\"identifiers\":1000"), std::string::npos) << log.text();
+  EXPECT_EQ(policy_->dataplaneStats().hashes_dropped, 0u);
+  // The sketch got every one of them.
+  store_->merge(0, shard_);
+  const auto& rs = (*snap_)->ruleset();
+  uint32_t le = 0;
+  for (const auto& t : rs.tenants()) {
+    if (t.id() == "T-EXPRESS") le = t.legal_entity();
+  }
+  const rules::eval::CounterKey key{rules::eval::CounterKey::Kind::kEntry, le,
+                                    static_cast<uint32_t>((*snap_)->evaluator().entryIndex("GEN-03")),
+                                    (*snap_)->evaluator().yearOf(static_cast<int64_t>(kNoon / 1000000000ull))};
+  const double n = static_cast<double>(store_->count(key));
+  EXPECT_NEAR(n, 1000.0, 30.0);
+}
+
 TEST_F(PolicyTest, NoHeapAllocationPerPacketOrAtFlowEnd) {
   make(true);
   const std::string upload = post("upload.example.invalid", waybills(100, 5, true));
