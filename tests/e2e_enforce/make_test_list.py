@@ -15,7 +15,7 @@ against the sample (everything else is the sample, unchanged):
   - the geo table maps the testbed's client range 198.18.0.0/16 to CN and the server range
     203.0.113.128/25 to US (the sample's table, one line per prefix, is kept as it is);
   - with --sni: entry E2E-SNI prohibits TLS/HTTP to blocked.example.net via the match key
-    `server_names` (the language does not have it yet: see docs/testing-enforcement.md).
+    `server_names` (TLS SNI or HTTP Host).
 """
 import argparse
 import os
