@@ -244,6 +244,19 @@ void RulesPolicy::freeChain(FlowState& st) noexcept {
 
 RulesPolicy::~RulesPolicy() = default;
 
+DataplaneStats RulesPolicy::dataplaneStats() const {
+  DataplaneStats s;
+  for (size_t i = 0; i < 5; ++i) s.decisions[i] = dp_stats_.decisions[i].get();
+  s.events = dp_stats_.events.get();
+  s.events_lost = dp_stats_.events_lost.get();
+  s.fail_closed = dp_stats_.fail_closed.get();
+  s.adopts = dp_stats_.adopts.get();
+  s.orphaned_inspections = dp_stats_.orphaned_inspections.get();
+  s.samples_lost = dp_stats_.samples_lost.get();
+  s.hashes_dropped = dp_stats_.hashes_dropped.get();
+  return s;
+}
+
 void RulesPolicy::bindCurrent() noexcept {
   const RulesetSnapshot& s = *current_->snap_;
   VersionRt& v = versions_[0];
@@ -513,6 +526,7 @@ PolicyAction RulesPolicy::decide(const FlowView& flow, FlowState& st, const Deci
     st.before_bytes[0] = drops_now ? st.last_bytes[0] : flow.bytes[0];
     st.before_bytes[1] = drops_now ? st.last_bytes[1] : flow.bytes[1];
   }
+  if (!st.decided || enforced > st.action[0]) ++dp_stats_.decisions[static_cast<size_t>(enforced)];
   if (at_end) {
     st.action[0] = enforced;
   } else if (enforced > st.action[0]) {

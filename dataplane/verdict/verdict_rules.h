@@ -23,6 +23,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -136,7 +137,12 @@ class PreparedRuleset {
   std::vector<int32_t> dict_of_previous_;
 };
 
+// A copy of a worker policy's counters (read from any thread: the worker keeps them
+// in relaxed atomics).
 struct DataplaneStats {
+  // Flows whose enforced action reached this level (a flow counts once per level it
+  // reaches: log -> alert -> block counts in all three), by PolicyAction.
+  uint64_t decisions[5] = {0, 0, 0, 0, 0};
   uint64_t events = 0;           // EvidenceEvents submitted (accepted or lost)
   uint64_t events_lost = 0;      // the sink's ring was full
   uint64_t fail_closed = 0;      // flows blocked because evidence could not be written
@@ -181,7 +187,7 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
 
   const FlowInspector& inspector() const { return *inspector_; }
   uint64_t evaluations() const { return evaluations_; }
-  const DataplaneStats& dataplaneStats() const { return dp_stats_; }
+  DataplaneStats dataplaneStats() const;
 
  private:
   struct FlowState {
@@ -280,7 +286,16 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   uint32_t epoch_ = 0;                       // inspector epoch (inspector_ is current)
   uint32_t version_seq_ = 0;                 // adopts so far
   std::shared_ptr<const RulesetSnapshot> last_prepared_;  // control thread only
-  DataplaneStats dp_stats_;
+  // Single writer (the worker), any reader: relaxed atomics, incremented by load+store.
+  struct Counter {
+    std::atomic<uint64_t> v{0};
+    void operator++() noexcept { v.store(v.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
+    uint64_t get() const noexcept { return v.load(std::memory_order_relaxed); }
+  };
+  struct {
+    Counter decisions[5];
+    Counter events, events_lost, fail_closed, adopts, orphaned_inspections, samples_lost, hashes_dropped;
+  } dp_stats_;
 };
 
 }  // namespace xborder::dp

@@ -187,6 +187,10 @@ TEST_F(PolicyTest, InlineBlockRecordsTheBytesThatCrossedBeforeTheDecision) {
   EXPECT_EQ(acts[2], PolicyAction::kLog);
   EXPECT_EQ(acts[3], PolicyAction::kBlock);  // the marked request is stopped
   EXPECT_TRUE(policy_->settled(f.v, acts[3]));
+  const DataplaneStats st = policy_->dataplaneStats();
+  EXPECT_EQ(st.decisions[static_cast<int>(PolicyAction::kLog)], 1u);
+  EXPECT_EQ(st.decisions[static_cast<int>(PolicyAction::kBlock)], 1u);
+  EXPECT_EQ(st.decisions[static_cast<int>(PolicyAction::kAlert)], 0u);
   FixedFields log;
   policy_->onFlowEnd(f.v, &log);
   const auto recs = flows();
