@@ -67,8 +67,11 @@ absl::StatusOr<BundleBytes> readBundleFile(const std::string& path) {
   out.path_ = path;
   if (::fstat(fd, &out.st_) == 0 && S_ISREG(out.st_.st_mode) && out.st_.st_size > 0) {
     const size_t size = static_cast<size_t>(out.st_.st_size);
-    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    void* m = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
     if (m != MAP_FAILED) {
+      // Pages are faulted in by whichever task first reads them (several cores at
+      // once), not up front on this thread; WILLNEED starts reading a cold file.
+      (void)::madvise(m, size, MADV_WILLNEED);
       ::close(fd);
       out.mapped_file_ = true;
       out.map_ = m;

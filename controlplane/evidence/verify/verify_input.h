@@ -1,7 +1,7 @@
 #pragma once
 // Reading a bundle file for the verifier without copying it: a regular file is mapped
-// read-only (MAP_POPULATE: the page cache's pages, no copy and no zeroing, which on a
-// 3 GB bundle is most of the kernel time a read() costs). Because a mapping is not a
+// read-only (the page cache's own pages: no copy and no zeroing, which on a 3 GB
+// bundle is most of the kernel time a read() costs). Because a mapping is not a
 // snapshot, unchanged() tells whether the file was modified, replaced or truncated
 // while it was being verified; the caller then refuses the result. Anything that is
 // not a regular file (a pipe) is read into memory instead.

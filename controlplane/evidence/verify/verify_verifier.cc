@@ -882,6 +882,7 @@ bool Run::finishFastRecords(const CompactRange& start) {
   const int64_t tolerance = opt_.trust.policy().clock_tolerance_seconds() * 1000000000LL;
   RangeOut late;
   records_.clear();
+  records_.reserve(chunks_.back().begin + chunks_.back().payloads.size());
   sealed_.clear();
   for (auto& c : chunks_) {
     for (size_t k = 0; k < c.payloads.size(); ++k) {
