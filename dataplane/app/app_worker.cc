@@ -82,7 +82,10 @@ class Worker final : public RstTarget {
   // find that frame, build both RSTs, stage them for tx. Rare path: one rebuild per
   // candidate frame of the burst, no allocation beyond two mbufs.
   void sendRst(const FlowView& flow, const PacketView& pkt) noexcept override {
-    if (!pkt.tcp || !pkt.has_seq || rst_pool_ == nullptr) {
+    if (!pkt.tcp) {
+      return;  // a RST only ends TCP; other protocols are just dropped
+    }
+    if (!pkt.has_seq || rst_pool_ == nullptr) {
       st_.w.rst_failed.add();
       return;
     }
