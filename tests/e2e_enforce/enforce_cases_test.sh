@@ -154,6 +154,34 @@ if [ "$mode" = tap ]; then
   [ "$tx" = 0 ] && pass "tap: the gateway's ports sent 0 packets" || fail "tap: the gateway's ports sent $tx packets"
 fi
 
+# The flow log carries each decision too (verdict: action, entry, filing, ruleset).
+python3 - "$work/flows.json" "$mode" "$hash_a" "$CLIENT_UNFILED" "$CLIENT_FILED" "$WEB" "$TLS" <<'PY' ||
+import json, sys
+mode, ruleset, unfiled, filed, web, tls = sys.argv[2:8]
+flows = [json.loads(l) for l in open(sys.argv[1])]
+def find(src, dst, port, pred):
+    return [f for f in flows if f.get("src_ip") == src and f.get("dest_ip") == dst and f.get("dest_port") == port
+            and pred(f.get("verdict", {}))]
+stop = "block" if mode == "inline" else "alert"
+checks = {
+    "a: flow log verdict %s E2E-EXPORT with the ruleset" % stop:
+        find(unfiled, web, 80, lambda v: v.get("entry_id") == "E2E-EXPORT" and v.get("ruleset") == ruleset
+             and (v.get("action") == stop or (mode == "tap" and v.get("action") == "block"))),
+    "b: flow log verdict E2E-EXPORT covered by FIL-E2E-0001":
+        find(filed, web, 80, lambda v: v.get("entry_id") == "E2E-EXPORT" and v.get("filing_id") == "FIL-E2E-0001"),
+    "c: flow log verdict E2E-SNI":
+        find(filed, tls, 443, lambda v: v.get("entry_id") == "E2E-SNI"),
+    "d: flow log GET flows without an entry":
+        find(unfiled, web, 80, lambda v: v.get("entry_id") == "" and v.get("action") in ("log", "allow")),
+}
+bad = 0
+for what, found in checks.items():
+    print(("ok: " if found else "FAIL: ") + what)
+    bad += not found
+sys.exit(1 if bad else 0)
+PY
+  fails=$((fails + 1))
+
 export_and_verify "$work/evlog" "$work/bundle" || true
 recs=$work/bundle/records.jsonl
 if [ -s "$recs" ]; then
@@ -162,6 +190,11 @@ if [ -s "$recs" ]; then
   [ "$mode" = tap ] && act=alert
   expect_records "$recs" "a: FLOW $act E2E-EXPORT to $WEB:80, ruleset cited" \
     "$flow and flow.get('policy_decision') == '$act' and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('dst_ip') == '$WEB' and flow.get('dst_port') == 80 and not flow.get('filing_id')"
+  if [ "$mode" = inline ]; then
+    # Bytes before the decision: the handshake only, none of the body ($size bytes).
+    expect_records "$recs" "a: the record states the bytes that crossed before the block (fewer than the body)" \
+      "$flow and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('policy_decision') == 'block' and 0 < flow.get('bytes_out', 0) < $size"
+  fi
   expect_records "$recs" "b: FLOW E2E-EXPORT covered by FIL-E2E-0001" \
     "$flow and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('filing_id') == 'FIL-E2E-0001' and flow.get('policy_decision') in ('log', 'allow-filing', 'allow', 'alert')"
   expect_records "$recs" "c: FLOW $act E2E-SNI to $TLS:443" \

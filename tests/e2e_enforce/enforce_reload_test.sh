@@ -50,7 +50,7 @@ printf 'workers:\n  burst_size: 1\n' >>"$work/gw.yaml"
 mkfifo "$work/in.fifo"
 $tool pcap-header "$work/empty.pcap"
 
-timeout 300 "$bin_dp" --lcores 0-1 --no-huge --no-pci --file-prefix "xbe2e-reload-$$" --log-level 'lib.eal:warning' \
+timeout $((120 + swaps)) "$bin_dp" --lcores 0-1 --no-huge --no-pci --file-prefix "xbe2e-reload-$$" --log-level 'lib.eal:warning' \
   --vdev "net_pcap0,rx_pcap=$work/in.fifo,tx_pcap=$work/to-inside.pcap" \
   --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$work/to-outside.pcap" \
   -- --config "$work/gw.yaml" --flow-log "$work/flows.json" --exit-on-idle 1500 \
