@@ -39,6 +39,8 @@ cleanup() {
   rm -rf "/var/run/dpdk/$XB_TB_NAME-gw"
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 # The list with the SNI entry when the compiler knows `server_names`; without it the
 # other cases still run and case c fails with the compiler's message.

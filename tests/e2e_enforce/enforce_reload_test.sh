@@ -35,6 +35,8 @@ cleanup() {
   rm -rf "/var/run/dpdk/xbe2e-reload-$$"
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 hash_a=$(make_ruleset "$work/a" --version e2e-A) || { fail "list A does not compile"; exit 1; }
 hash_b=$(make_ruleset "$work/b" --version e2e-B) || { fail "list B does not compile"; exit 1; }

@@ -44,6 +44,8 @@ cleanup() {
   rm -rf /var/run/dpdk/xbe2e-thr-$$-*
 }
 trap cleanup EXIT
+trap "exit 130" INT
+trap "exit 143" TERM
 
 hash_a=$(make_ruleset "$work/list") || { fail "test list does not compile"; exit 1; }
 evidence_init "$work/evlog"
