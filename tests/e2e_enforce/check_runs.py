@@ -130,15 +130,15 @@ def reload_check(work, ha, hb, swaps):
     for fl in flows:
         for r in by_port.get(fl["src_port"], []):
             f = r["flow"]
-            w, obs = fl["written_unix_nanos"], r.get("observed_unix_nanos", 0)
+            w, obs = fl["written_unix_nanos"], f.get("decided_unix_nanos") or r.get("observed_unix_nanos", 0)
             lo, hi = w, max(w, obs) + slack
-            if f.get("end_unix_nanos"):
+            if f.get("end_unix_nanos") or f.get("final"):
                 # A flow-end record is decided when the flow ends (timeout or the exit
                 # flush) but stamped with the flow's last packet: any later version.
                 hi = inf
             allowed = {h for a, b, h in windows if a < hi and b > lo}
             decided += 1
-            if not f.get("end_unix_nanos"):  # a decision point (flow-end records come at exit)
+            if not (f.get("end_unix_nanos") or f.get("final")):  # a decision point (flow-end records come at exit)
                 points += 1
                 strict += len(allowed) == 1
             if f.get("ruleset_sha256") not in allowed:

@@ -195,7 +195,7 @@ if [ -s "$recs" ]; then
   if [ "$mode" = inline ]; then
     # Bytes before the decision: the handshake only, none of the body ($size bytes).
     expect_records "$recs" "a: the record states the bytes that crossed before the block (fewer than the body)" \
-      "$flow and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('policy_decision') == 'block' and 0 < flow.get('bytes_out', 0) < $size"
+      "$flow and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('policy_decision') == 'block' and 0 < flow.get('bytes_out_before_decision', flow.get('bytes_out', 0)) < $size"
   fi
   expect_records "$recs" "b: FLOW E2E-EXPORT covered by FIL-E2E-0001" \
     "$flow and flow.get('rule_id') == 'E2E-EXPORT' and flow.get('filing_id') == 'FIL-E2E-0001' and flow.get('policy_decision') in ('log', 'allow-filing', 'allow', 'alert')"
