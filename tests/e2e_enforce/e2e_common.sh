@@ -112,12 +112,12 @@ gateway_start() {
   XB_TB_CONFIG=$cfg $tb run-gateway "$@" --flow-log "$work/flows.json" >"$work/gw.out" 2>"$work/gw.err" &
   gw=$!
   local i
-  for i in $(seq 1 150); do
+  for i in $(seq 1 600); do
     grep -q "port 1 " "$work/gw.err" 2>/dev/null && { sleep 0.5; return 0; }
     kill -0 "$gw" 2>/dev/null || { gw=""; fail "gateway exited at start: $(tail -3 "$work/gw.err")"; return 1; }
     sleep 0.1
   done
-  fail "gateway not up after 15 s: $(tail -3 "$work/gw.err")"
+  fail "gateway not up after 60 s: $(tail -3 "$work/gw.err")"
   return 1
 }
 

@@ -304,9 +304,12 @@ class PacedWriter:
         self.buf.append(b)
 
     def flush(self):
+        """Writes the buffered frames; returns the time before the write (a lower bound of
+        when the reader can see them, even when the write blocks on a full FIFO)."""
+        t = time.time_ns()
         self.raw.write(b"".join(self.buf))
         self.buf.clear()
-        return time.time_ns()
+        return t
 
     def close(self):
         self.raw.close()
@@ -365,7 +368,7 @@ def reload_run(fifo, ctl, sock, ruleset_a, ruleset_b, bad, swaps, gap_ms, out):
         return t0, time.time_ns(), p.returncode, (p.stdout + p.stderr).strip()
 
     initial = None
-    for _ in range(600):  # the control socket comes up after EAL and the ruleset load
+    for _ in range(1200):  # the control socket comes up after EAL and the ruleset load (up to 60 s)
         _, _, rc, text = ctl_cmd("status")
         if rc == 0:
             initial = text
