@@ -15,11 +15,12 @@
 // of the frames, because the second read mostly comes from the page cache while a
 // temporary file would write every byte twice.
 //
-// Memory: one chunk of frames (about ExportRequest::chunk_bytes, 4 MiB, or one record
-// if a record is larger), the small files (checkpoints, proofs of cited records,
-// envelopes, keys) and the manifest; nothing per exported record. The Merkle tree and
-// proofs come from the source's own tree (LogRecordSource: the store's); only a source
-// without one makes the exporter hash [0, to) itself, at 64 bytes per leaf.
+// Memory: a few chunks of frames (ExportRequest::chunk_bytes, 4 MiB, or one record if a
+// record is larger: the one being read and the one pass 1's SM3 thread is hashing), the
+// small files (checkpoints, proofs of cited records, envelopes, keys) and the manifest;
+// nothing per exported record. The Merkle tree and proofs come from the source's own
+// tree (LogRecordSource: the store's); only a source without one makes the exporter
+// hash [0, to) itself, at 64 bytes per leaf.
 
 #include <cstdint>
 #include <functional>

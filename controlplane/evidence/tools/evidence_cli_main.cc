@@ -83,8 +83,8 @@ constexpr char kExportHelp[] =
     "is the regulator's last-seen checkpoint note (consistency proofs start there).\n"
     "The export is then logged as an EXPORT record (chain of custody).\n"
     "The bundle is streamed to BUNDLE.tar.tmp and renamed to BUNDLE.tar once synced; an\n"
-    "error or SIGINT/SIGTERM leaves nothing under BUNDLE.tar. Memory stays bounded (about\n"
-    "8 MiB of records in flight) whatever the range. Long exports print progress on\n"
+    "error or SIGINT/SIGTERM leaves nothing under BUNDLE.tar. Memory stays bounded (a few\n"
+    "4 MiB chunks of records in flight) whatever the range. Long exports print progress on\n"
     "stderr every 2 s (records done/total, rate) unless --quiet.\n";
 constexpr char kTrustHelp[] =
     "usage: xborder-evidence trust --log DIR [--tsa-roots PEM[,PEM...]] [--out FILE]\n"
