@@ -490,8 +490,12 @@ void Enforcement::prometheus(PrometheusText& t) const {
   t.add("xborder_ruleset_last_switch_microseconds", "", static_cast<uint64_t>(m.last_switch_ms * 1000),
         "gauge");
   for (unsigned w = 0; w < m.workers; ++w) {
-    const DataplaneStats& d = m.policies[w]->dataplaneStats();
+    const DataplaneStats d = m.policies[w]->dataplaneStats();
     const std::string l = absl::StrCat("worker=\"", w, "\"");
+    for (int a = 0; a < 5; ++a) {
+      t.add("xborder_policy_decisions_total", absl::StrCat(l, ",action=\"", kPolicyActionNames[a], "\""),
+            d.decisions[a]);
+    }
     t.add("xborder_evidence_events_total", l, d.events);
     t.add("xborder_evidence_events_lost_total", l, d.events_lost);
     t.add("xborder_fail_closed_blocks_total", l, d.fail_closed);
@@ -519,17 +523,22 @@ void Enforcement::prometheus(PrometheusText& t) const {
 void Enforcement::printStats(FILE* out) const {
   const Impl& m = *impl_;
   uint64_t events = 0, lost = 0, fail_closed = 0;
+  uint64_t decisions[5] = {0, 0, 0, 0, 0};
   for (const auto& p : m.policies) {
-    events += p->dataplaneStats().events;
-    lost += p->dataplaneStats().events_lost;
-    fail_closed += p->dataplaneStats().fail_closed;
+    const DataplaneStats d = p->dataplaneStats();
+    events += d.events;
+    lost += d.events_lost;
+    fail_closed += d.fail_closed;
+    for (int a = 0; a < 5; ++a) decisions[a] += d.decisions[a];
   }
   const evidence_sink::WriterStats s = m.sink->writerStats();
   std::fprintf(out,
-               "  enforce: ruleset %s swaps %lu failed-loads %lu last-switch %.3f ms | evidence events %lu "
+               "  enforce: ruleset %s swaps %lu failed-loads %lu last-switch %.3f ms | decisions log %lu "
+               "alert %lu hold %lu block %lu | evidence events %lu "
                "lost %lu written %lu gap-records %lu lost-disk %lu fail-closed %lu | log size %lu "
                "checkpoints %lu | counter merges %lu crossings %lu | anomaly alerts %lu\n",
-               m.current->sha256Hex().c_str(), m.swaps, m.failed_loads, m.last_switch_ms, events, lost,
+               m.current->sha256Hex().c_str(), m.swaps, m.failed_loads, m.last_switch_ms, decisions[1],
+               decisions[2], decisions[3], decisions[4], events, lost,
                s.written, s.gapRecords, s.lostDisk, fail_closed, m.logSize(), m.checkpoints, m.merges,
                m.crossings, m.alerts);
 }

@@ -75,7 +75,10 @@ struct WorkerStats {
   std::array<PortWorkerCounters, RTE_MAX_ETHPORTS> port;
 };
 
-// TSC to Unix ns without a syscall: anchored once at start.
+// TSC to Unix ns without a syscall. rte_get_tsc_hz() can be off by a few 0.1% on VMs,
+// so the main lcore re-anchors the clock every second against CLOCK_REALTIME (with the
+// TSC rate measured over the run) and publishes it under a seqlock; workers read it
+// once per loop. Timestamps never go backwards across a re-anchor.
 struct TscClock {
   uint64_t base_tsc = 0;
   uint64_t base_ns = 0;
@@ -84,6 +87,39 @@ struct TscClock {
     const unsigned __int128 d = static_cast<unsigned __int128>(tsc - base_tsc) * 1000000000u;
     return base_ns + static_cast<uint64_t>(d / hz);
   }
+};
+
+class SharedClock {
+ public:
+  // Main lcore only (single writer).
+  void publish(const TscClock& c) {
+    const uint32_t s = seq_.load(std::memory_order_relaxed);
+    seq_.store(s + 1, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_release);
+    base_tsc_.store(c.base_tsc, std::memory_order_relaxed);
+    base_ns_.store(c.base_ns, std::memory_order_relaxed);
+    hz_.store(c.hz, std::memory_order_relaxed);
+    seq_.store(s + 2, std::memory_order_release);
+  }
+  // Any thread; retries only while a publish is in progress (nanoseconds, once a second).
+  TscClock read() const {
+    TscClock c;
+    for (;;) {
+      const uint32_t s1 = seq_.load(std::memory_order_acquire);
+      c.base_tsc = base_tsc_.load(std::memory_order_relaxed);
+      c.base_ns = base_ns_.load(std::memory_order_relaxed);
+      c.hz = hz_.load(std::memory_order_relaxed);
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if ((s1 & 1) == 0 && seq_.load(std::memory_order_relaxed) == s1) {
+        return c;
+      }
+    }
+  }
+  uint64_t ns(uint64_t tsc) const { return read().ns(tsc); }
+
+ private:
+  std::atomic<uint32_t> seq_{0};
+  std::atomic<uint64_t> base_tsc_{0}, base_ns_{0}, hz_{1};
 };
 
 // The engine's RstInjector for one worker; forwards to the worker loop, which knows
@@ -110,7 +146,8 @@ struct Runtime {
   // handoff[src][dst], txring[src][dst]: SP/SC, nullptr on the diagonal.
   std::vector<std::vector<struct rte_ring*>> handoff, txring;
   std::vector<struct rte_mempool*> pools;  // by NUMA socket
-  TscClock clock;
+  TscClock clock;           // the anchor at start (main lcore)
+  SharedClock shared_clock;  // re-anchored every second; what workers read
 
   std::atomic<int> phase{kRun};
   std::vector<std::unique_ptr<std::atomic<int>>> ack;  // per worker: last phase done

@@ -127,7 +127,7 @@ class Worker final : public RstTarget {
     if (enforce_ != nullptr) enforce_->workerOnline(me_);
     for (;;) {
       const uint64_t tsc = rte_rdtsc();
-      const uint64_t now_ns = rt_.clock.ns(tsc);  // one timestamp per loop, shared by the burst
+      const uint64_t now_ns = rt_.shared_clock.ns(tsc);  // one timestamp per loop, shared by the burst
       const int phase = rt_.phase.load(std::memory_order_acquire);
       bool busy = false;
 

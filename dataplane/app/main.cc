@@ -9,6 +9,7 @@
 #include <rte_lcore.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -100,9 +101,36 @@ class App {
       l->drain([this](const char* p, size_t n) { file_.write(p, n); });
     }
   }
+  // Once a second: re-anchor the workers' clock on CLOCK_REALTIME with the TSC rate
+  // measured since start (rte_get_tsc_hz() is a few 0.1% off on some VMs: records would
+  // drift seconds per hour). Never moves time backwards.
+  void reanchorClock() {
+    const uint64_t tsc = rte_rdtsc();
+    if (tsc - last_anchor_tsc_ < rt_.clock.hz) {
+      return;
+    }
+    last_anchor_tsc_ = tsc;
+    const uint64_t wall = wallNs();
+    const TscClock old = rt_.shared_clock.read();
+    TscClock c;
+    c.base_tsc = tsc;
+    c.hz = old.hz;
+    if (wall > rt_.clock.base_ns + 1000000000ull && tsc > rt_.clock.base_tsc) {
+      const unsigned __int128 ticks = static_cast<unsigned __int128>(tsc - rt_.clock.base_tsc) * 1000000000u;
+      const uint64_t measured = static_cast<uint64_t>(ticks / (wall - rt_.clock.base_ns));
+      // A wall clock step (NTP) would make the measurement meaningless: keep within 1%.
+      if (measured > rt_.clock.hz - rt_.clock.hz / 100 && measured < rt_.clock.hz + rt_.clock.hz / 100) {
+        c.hz = measured;
+      }
+    }
+    c.base_ns = std::max(wall, old.ns(tsc));
+    rt_.shared_clock.publish(c);
+  }
+
   // One round of main-lcore chores; sleeps up to 10 ms (in poll when Prometheus is on).
   void chores() {
     drainLogs();
+    reanchorClock();
     if (enforce_) {
       enforce_->chores();
       if (g_reload != 0) {
@@ -137,6 +165,7 @@ class App {
   PrometheusServer prom_;
   std::unique_ptr<Enforcement> enforce_;
   ControlServer control_;
+  uint64_t last_anchor_tsc_ = 0;
 };
 
 int App::run(int argc, char** argv) {
@@ -201,6 +230,8 @@ int App::run(int argc, char** argv) {
   rt_.clock.hz = rte_get_tsc_hz();
   rt_.clock.base_tsc = rte_rdtsc();
   rt_.clock.base_ns = wallNs();
+  rt_.shared_clock.publish(rt_.clock);
+  last_anchor_tsc_ = rt_.clock.base_tsc;
 
   // Issue 5: the ruleset, evidence log, counters and one policy per worker.
   if (!cfg.enforce.ruleset.empty()) {
@@ -379,9 +410,15 @@ int App::run(int argc, char** argv) {
     last = std::max(last, st->w.last_rx_tsc.load(std::memory_order_relaxed));
   }
   const double active = first != 0 && last > first ? static_cast<double>(last - first) / hz : 0;
-  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets in %.3f s; "
-              "%.0f packets/s over the %.3f s between first and last packet\n",
-              t.rx, t.forwarded, t.dropped, elapsed, active > 0 ? t.rx / active : 0.0, active);
+  // Injected RSTs leave on the ports too: forwarded counts only what was received.
+  uint64_t resets = 0;
+  for (const auto& st : rt_.stats) {
+    resets += st->w.rst_sent.get();
+  }
+  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets, injected %lu "
+              "resets in %.3f s; %.0f packets/s over the %.3f s between first and last packet\n",
+              t.rx, t.forwarded - std::min(resets, t.forwarded), t.dropped, resets, elapsed,
+              active > 0 ? t.rx / active : 0.0, active);
   std::fflush(stdout);
   uint64_t lost = 0;
   for (const auto& l : rt_.flow_logs) {

@@ -184,6 +184,8 @@ print("flow e verdict:", v)
 sys.exit(0 if ok else 1)
 EOF
 grep -q "rst sent 2 failed 0" "$out/stdout" || fail "inline: console lacks 'rst sent 2 failed 0'"
+grep -q "dropped [0-9]* packets, injected 2 resets" "$out/stdout" || fail "inline: summary lacks 2 resets"
+grep -q "decisions log [0-9]* alert 0 hold 0 block 1 |" "$out/stdout" || fail "inline: decisions line"
 # Start and stop, one activation, FLOW records (the block among them).
 if verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+; then
   pass "inline: evidence bundle verifies"
@@ -240,6 +242,7 @@ print("tap flow e verdict:", v)
 sys.exit(0 if v.get("action") == "alert" and v.get("entry_id") == "GEN-01" else 1)
 EOF
 grep -q "rst sent 0 failed 0" "$out/stdout" || fail "tap: RSTs sent"
+grep -q "decisions log [0-9]* alert 0 hold 0 block 1 |" "$out/stdout" || fail "tap: decisions line (the level decided)"
 verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+ || fail "tap: evidence bundle does not verify"
 pass "tap: nothing forwarded, block reported as alert"
 
