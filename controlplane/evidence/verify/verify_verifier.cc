@@ -16,6 +16,7 @@
 #include <google/protobuf/util/json_util.h>
 #include <openssl/evp.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/bundle/bundle_digest.h"
 #include "controlplane/evidence/bundle/bundle_manifest.h"
@@ -148,6 +149,7 @@ struct CheckpointInfo {
   std::string body;
   std::string note;
   bool valid = false;
+  std::vector<crypto::NoteSignature> cosignatures;  // verified, by keys in witness_vkeys
 };
 
 class Run {
@@ -198,6 +200,7 @@ class Run {
   v1::Result res_;
   bool failed_ = false;
   std::vector<crypto::NoteVerifier> verifiers_;
+  std::vector<crypto::NoteVerifier> witnesses_;  // cosignature keys (TrustFile.witness_vkeys)
   std::optional<Hasher> hasher_;
   std::string top_;
   std::map<std::string, std::string_view> files_;  // path (without top dir) -> bytes in the archive
@@ -246,6 +249,12 @@ bool Run::readTrust() {
     if (!v.ok()) return false;
     verifiers_.push_back(*std::move(v));
   }
+  for (const auto& vk : opt_.trust.witness_vkeys()) {
+    auto v = crypto::NoteVerifier::fromVkey(vk);
+    if (!v.ok() || !v->isCosignature()) return false;
+    witnesses_.push_back(*std::move(v));
+  }
+  if (opt_.trust.policy().witness_threshold() > witnesses_.size()) return false;
   auto alg = parseHashAlg(opt_.trust.hash());
   if (!alg || verifiers_.empty() || opt_.trust.origin().empty()) return false;
   hasher_.emplace(*alg);
@@ -422,11 +431,23 @@ void Run::stepCheckpoints() {
       ok = false;
       continue;
     }
-    CheckpointInfo ci{path, opened->checkpoint, opened->note.text, std::string(data), true};
+    CheckpointInfo ci{path, opened->checkpoint, opened->note.text, std::string(data), true, {}};
+    if (!witnesses_.empty()) {
+      // Witness cosignatures over the same note: one from a trusted witness that does
+      // not verify (another body, edited time) rejects the checkpoint.
+      auto cosigned = crypto::openNote(data, witnesses_);
+      if (cosigned.ok()) {
+        ci.cosignatures = cosigned->verified;
+      } else if (!absl::StrContains(cosigned.status().message(), "no verifiable signatures")) {
+        add(3, "checkpoint.witness", v1::FAIL, path, absl::StrCat("witness: ", cosigned.status().message()));
+        ok = false;
+        continue;
+      }
+    }
     by_size[ci.cp.size].push_back(std::move(ci));
   }
   if (since_) {
-    CheckpointInfo ci{"--since", *since_, "", "", true};
+    CheckpointInfo ci{"--since", *since_, "", "", true, {}};
     by_size[since_->size].push_back(ci);
   }
   for (auto& [size, list] : by_size) {
@@ -458,9 +479,20 @@ void Run::stepCheckpoints() {
         row->add_signatures(absl::StrCat(s.name, " (", av(crypto::keyTypeName(v->keyType())), ")"));
       }
     }
+    std::set<std::string> witnesses;
+    for (const auto& s : ci.cosignatures) {
+      witnesses.insert(s.name);
+      row->add_signatures(absl::StrCat(s.name, " (witness, cosigned at ", s.cosignature_time.value_or(0), ")"));
+    }
     std::string tsr_path = absl::StrCat("checkpoints/", size, ".tsr");
     auto tsr = files_.find(tsr_path);
     std::string cp_status = "PASS";
+    if (const uint32_t k = opt_.trust.policy().witness_threshold(); witnesses.size() < k) {
+      add(3, "checkpoint.witness", v1::UNVERIFIABLE, ci.file,
+          absl::StrCat(witnesses.size(), " of the ", k, " witness cosignatures the policy requires (",
+                       witnesses_.size(), " witnesses enrolled)"));
+      cp_status = "UNVERIFIABLE";
+    }
     if (tsr == files_.end()) {
       if (opt_.trust.policy().require_tsa()) {
         add(3, "checkpoint.timestamp", v1::UNVERIFIABLE, tsr_path, "no RFC 3161 token for this checkpoint");
