@@ -2,9 +2,8 @@
 // content detectors (dataplane/inspect). At each decision point (first packet,
 // classification complete, an inspection step that changed counts, flow end) it builds
 // the flow's facts and evaluates them; block/hold decisions are sticky for the flow.
-// At flow end it applies the counter increments, records the flow's individuals and
-// hands a FlowOutcome to an OutcomeSink (the dry run's report; the dataplane's
-// evidence path in issue 5).
+// At flow end it applies the counter increments and records the flow's individuals
+// (every keyed hash the inspector confirmed, kept in per-worker hash blocks).
 //
 // Two modes:
 // - dry run (create()): several ruleset versions over the same facts (--against):
