@@ -1,8 +1,9 @@
-// Benchmarks (not tests): offline verification speed and bundle export time.
+// Benchmarks (not tests): bundle export time. Verification speed is
+// <build>/bin/ev_verify_bench (verify_bench.cc).
 //   <build>/bin/ev_bundle_bench                       1M-record slices
 //   XB_BENCH_10M=1 <build>/bin/ev_bundle_bench --benchmark_filter=BM_ExportLog/10000000   10M export
-// Records are ~330-byte FLOW records generated from their index. Verification works
-// on a bundle built in memory; export reads a real store, built once under
+// Records are ~330-byte FLOW records generated from their index. Export reads a real
+// store, built once under
 // $XB_BENCH_DIR (default /tmp/xb-ev-bench) in the layout xborder-evidence reads, so
 // `xborder-evidence export --log $XB_BENCH_DIR/log-N` can be timed on it as well.
 #include <fcntl.h>
@@ -55,55 +56,6 @@ std::string benchRecord(uint64_t i) {
   f->set_filing_id("FTZ-2026-000123");
   f->set_flow_seq(i);
   return r.SerializeAsString();
-}
-
-class GeneratedSource : public bundle::RecordSource {
- public:
-  explicit GeneratedSource(uint64_t n) : n_(n) {}
-  uint64_t size() const override { return n_; }
-  absl::StatusOr<std::string> record(uint64_t i) const override { return benchRecord(i); }
-
- private:
-  uint64_t n_;
-};
-
-double processCpuSeconds() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
-}
-
-struct Prepared {
-  std::vector<crypto::NoteSigner> signers;
-  std::vector<bundle::PublishedCheckpoint> checkpoints;
-};
-
-// Signed checkpoints every `every` records up to n.
-Prepared prepare(uint64_t n, uint64_t every) {
-  Prepared p;
-  auto key = crypto::PrivateKey::fromRaw(crypto::KeyType::kEd25519, std::string(32, 'k'));
-  p.signers.push_back(*crypto::NoteSigner::create(kOrigin, *key));
-  Hasher h(HashAlg::kSha256);
-  CompactRange cr(h);
-  for (uint64_t i = 0; i < n; ++i) {
-    cr.append(h.leafHash(benchRecord(i)));
-    if (cr.size() % every == 0 || cr.size() == n) {
-      Hash root = cr.root();
-      auto body = crypto::formatCheckpoint({kOrigin, cr.size(), std::string(root.begin(), root.end())});
-      p.checkpoints.push_back({cr.size(), *crypto::signNote(*body, p.signers), ""});
-    }
-  }
-  return p;
-}
-
-absl::StatusOr<bundle::ExportResult> doExport(const GeneratedSource& src, const Prepared& p) {
-  bundle::ExportRequest req;
-  req.origin = kOrigin;
-  req.checkpoints = p.checkpoints;
-  req.signers = p.signers;
-  req.created_at = "2026-11-23T01:00:00Z";
-  return bundle::exportBundle(src, req);
 }
 
 std::string benchDir() {
@@ -209,36 +161,6 @@ void BM_ExportLog(benchmark::State& state) {
   state.counters["bundle_MB"] = static_cast<double>(bytes) / 1e6;
 }
 
-void BM_VerifyBundle(benchmark::State& state) {
-  const uint64_t n = static_cast<uint64_t>(state.range(0));
-  GeneratedSource src(n);
-  Prepared p = prepare(n, 100000);
-  auto r = doExport(src, p);
-  if (!r.ok()) {
-    state.SkipWithError(std::string(r.status().message()).c_str());
-    return;
-  }
-  verify::VerifyOptions o;
-  o.threads = static_cast<unsigned>(state.range(1));
-  o.trust.set_origin(kOrigin);
-  o.trust.set_hash("sha256");
-  o.trust.add_log_vkeys(p.signers[0].verifier().vkey());
-  const double cpu_before = processCpuSeconds();
-  for (auto _ : state) {
-    auto res = verify::verifyBundle(r->bundle, o);
-    if (!res.ok() || res->exit_code() != 0) {
-      state.SkipWithError("bundle did not verify");
-      return;
-    }
-  }
-  // All threads (SM3 and the record workers), per verification.
-  state.counters["process_cpu_s"] = (processCpuSeconds() - cpu_before) / static_cast<double>(state.iterations());
-  state.counters["records/s"] = benchmark::Counter(static_cast<double>(n), benchmark::Counter::kIsIterationInvariantRate);
-}
-
-// Second argument: VerifyOptions::threads (1 = the in-order pass, 0 = every core).
-// Real time is the figure to read for threads=0: the CPU column is the main thread only.
-BENCHMARK(BM_VerifyBundle)->Args({1 << 20, 1})->Args({1 << 20, 0})->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 // Second argument: 0 streaming, 1 the old in-memory path. Real time: it includes I/O.
 BENCHMARK(BM_ExportLog)->Args({1 << 20, 0})->Args({1 << 20, 1})->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 const bool kTenMillion = [] {
