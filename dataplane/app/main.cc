@@ -415,9 +415,9 @@ int App::run(int argc, char** argv) {
   for (const auto& st : rt_.stats) {
     resets += st->w.rst_sent.get();
   }
-  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets, injected %lu "
-              "resets in %.3f s; %.0f packets/s over the %.3f s between first and last packet\n",
-              t.rx, t.forwarded - std::min(resets, t.forwarded), t.dropped, resets, elapsed,
+  std::printf("xborder-dataplane: received %lu, forwarded %lu, dropped %lu packets in %.3f s; "
+              "injected %lu resets; %.0f packets/s over the %.3f s between first and last packet\n",
+              t.rx, t.forwarded - std::min(resets, t.forwarded), t.dropped, elapsed, resets,
               active > 0 ? t.rx / active : 0.0, active);
   std::fflush(stdout);
   uint64_t lost = 0;

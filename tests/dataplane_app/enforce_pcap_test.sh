@@ -184,7 +184,7 @@ print("flow e verdict:", v)
 sys.exit(0 if ok else 1)
 EOF
 grep -q "rst sent 2 failed 0" "$out/stdout" || fail "inline: console lacks 'rst sent 2 failed 0'"
-grep -q "dropped [0-9]* packets, injected 2 resets" "$out/stdout" || fail "inline: summary lacks 2 resets"
+grep -q "dropped [0-9]* packets in [0-9.]* s; injected 2 resets;" "$out/stdout" || fail "inline: summary lacks 2 resets"
 grep -q "decisions log [0-9]* alert 0 hold 0 block 1 |" "$out/stdout" || fail "inline: decisions line"
 # Start and stop, one activation, FLOW records (the block among them).
 if verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+; then
