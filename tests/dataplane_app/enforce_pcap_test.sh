@@ -186,6 +186,9 @@ EOF
 grep -q "rst sent 2 failed 0" "$out/stdout" || fail "inline: console lacks 'rst sent 2 failed 0'"
 grep -q "dropped [0-9]* packets in [0-9.]* s; injected 2 resets;" "$out/stdout" || fail "inline: summary lacks 2 resets"
 grep -q "decisions log [0-9]* alert 0 hold 0 block 1 |" "$out/stdout" || fail "inline: decisions line"
+# The dataplane signs a checkpoint itself at stop (over every record it wrote).
+grep -q "| log size [1-9][0-9]* checkpoints [1-9]" "$out/stdout" || fail "inline: no checkpoint signed by the dataplane"
+[ -n "$(ls "$out/ev/checkpoints")" ] || fail "inline: no checkpoint file"
 # Start and stop, one activation, FLOW records (the block among them).
 if verify_bundle "$out" APPLIANCE=2 RULESET_ACTIVATION=1 FLOW=+; then
   pass "inline: evidence bundle verifies"
