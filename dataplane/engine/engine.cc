@@ -324,6 +324,22 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
     if (p.ts_ns > e.last_ns) {
       e.last_ns = p.ts_ns;
     }
+    // A later fragment carries no ports: it follows its flow's decision. Blocked or
+    // held inline (the settled mark; without the fast path, the flow's strongest
+    // action) means dropped, as the flow's other packets are.
+    if (judging_ && config_.inline_mode) {
+      bool drop = false;
+      if (settled_) {
+        const uint8_t mark = settled_[idx];
+        drop = (mark >> 1) == tag_ && (mark & 1u) != 0;
+      } else {
+        drop = e.alerted >= static_cast<uint8_t>(PolicyAction::kHold);
+      }
+      if (drop) {
+        policy_drops_.add();
+        return Verdict::kDrop;
+      }
+    }
     return Verdict::kForward;
   }
   bool src_is_lo = false;

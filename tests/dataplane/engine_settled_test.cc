@@ -230,6 +230,30 @@ TEST_F(EngineSettledTest, EpochTagWrapDoesNotReviveOldMarks) {
   EXPECT_EQ(policy_.calls, calls + 1);
 }
 
+// Later IP fragments carry no ports: they follow their flow's decision, so a flow held
+// inline loses its later fragments too (with and without the fast path).
+TEST_F(EngineSettledTest, LaterFragmentsOfABlockedFlowAreDropped) {
+  using namespace test;
+  for (bool settle : {true, false}) {
+    SCOPED_TRACE(settle ? "fast path" : "no fast path");
+    policy_ = SettlingPolicy{};
+    policy_.verdict_for_epoch[0] = PolicyAction::kHold;  // held at its first packet
+    make(settle);
+    const Bytes first = cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x2000, 4242), udp(5000, 6000, 8), zeros(8)});
+    const Bytes later = cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x0002, 4242), zeros(16)});
+    EXPECT_EQ(send(first, kT0), Verdict::kDrop);
+    EXPECT_EQ(send(later, kT0 + 1), Verdict::kDrop);
+    EXPECT_EQ(counters().at("xborder_policy_dropped_packets_total"), 2u);
+  }
+  // Tap mode forwards them.
+  policy_ = SettlingPolicy{};
+  policy_.verdict_for_epoch[0] = PolicyAction::kHold;
+  make(true, /*inline_mode=*/false);
+  EXPECT_EQ(send(cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x2000, 4242), udp(5000, 6000, 8), zeros(8)}), kT0),
+            Verdict::kForward);
+  EXPECT_EQ(send(cat({eth(0x0800), ipv4(kA, kB, 17, 16, 0x0002, 4242), zeros(16)}), kT0 + 1), Verdict::kForward);
+}
+
 // A slot freed by a finished flow and reused by a new one starts unsettled.
 TEST_F(EngineSettledTest, NewFlowInAReusedSlotIsNotSettled) {
   make(true);
