@@ -57,6 +57,6 @@ for row in "forward only (--stage forward, no decode)" "sample list (every flow 
 done
 check "instructions table row" 'grep -Eq "^\| sample list \+ corpus tenant \| [0-9]+ \| [0-9]+ \| [0-9.]+ \| [0-9.]+ \|$" "$md"'
 if [ -n "$(val ipp_dpdk_forward)" ]; then
-  check "target table" 'grep -Eq "^\| sample list \+ corpus tenant \| [0-9]+ \| .* \| [0-9.]+ \| (met|NOT met) \|$" "$md"'
+  check "target table" 'grep -Eq "^\| sample list \+ corpus tenant \| [0-9]+ \| .* \| [0-9]+ % \| [0-9.]+ \| (met|NOT met) \|$" "$md"'
 fi
 exit $fail
