@@ -47,6 +47,9 @@ def counters(path):
     m = re.search(r"received (\d+), forwarded (\d+), dropped (\d+) packets", text)
     if m:
         c["summary"] = {"received": int(m.group(1)), "forwarded": int(m.group(2)), "dropped": int(m.group(3))}
+        inj = re.search(r"injected (\d+) resets", text)
+        if inj:
+            c["summary"]["injected"] = int(inj.group(1))
     return c
 
 
@@ -73,6 +76,12 @@ def check_packets(work, frames_written):
           f"rx {ins['rx']} == forwarded {forwarded} + policy drops {verdict} "
           f"(RSTs sent: {to_out['rst']} to the server, {to_in['rst']} to the client)")
     check(to_in["frames"] == to_in["rst"], "only the gateway's RSTs went back toward the client")
+    sm = c["summary"]
+    if "injected" in sm:  # the app's own summary agrees with the captures
+        check(sm["received"] == ins["rx"] and sm["forwarded"] == forwarded and sm["dropped"] == verdict
+              and sm["injected"] == to_out["rst"] + to_in["rst"],
+              f"the app's summary agrees: received {sm['received']}, forwarded {sm['forwarded']}, "
+              f"dropped {sm['dropped']}, injected {sm['injected']} resets")
     check(not other and all(p[k] == 0 for p in (ins, outs) for k in ("imissed", "rx_nombuf", "ierrors", "oerrors")),
           f"no other drop or port error {other or ''}")
     return verdict, to_out["rst"], to_in["rst"]
