@@ -230,8 +230,12 @@ cg_replay() {  # $1 = config; records ipp_kept_$1 (and ipp_new_$1 unless *-slow)
   put "ir_new_$c" "$n"
   put "ipp_new_$c" "$(( n / packets ))"
 }
+# Each list run recompiles the detectors' Hyperscan database under valgrind (about a
+# minute, whatever the capture): --quick counts the sample list only.
+cg_replay_confs=("${confs[@]}" "${kept_only[@]}")
+[ "$quick" = 0 ] || cg_replay_confs=(forward track classify sample sample-slow)
 if [ "$do_callgrind" = 1 ]; then
-  for c in "${confs[@]}" "${kept_only[@]}"; do
+  for c in "${cg_replay_confs[@]}"; do
     note "callgrind: xborder-replay $c"
     cg_replay "$c"
   done
@@ -337,7 +341,7 @@ if [ "$dpdk_app" = 1 ]; then
     put dpdk_slice_packets "$(capinfos -M -c -T "$out/slice.pcap" | awk -F'\t' 'NR == 2 { print $2 }')"
     cg_confs=("${dpdk_confs[@]}")
     if [ "$quick" = 1 ]; then  # each list run loads the list under valgrind: about a minute
-      cg_confs=(forward); [ "$dpdk_rules" = 0 ] || cg_confs+=(corpus)
+      cg_confs=(forward)
     fi
     for c in "${cg_confs[@]}"; do
       note "callgrind: xborder-dataplane $c on DPDK, $dslice packets looped for $tcg and $((2 * tcg)) s"
@@ -396,7 +400,7 @@ cls_new=$(get pps_new_classify); cls_kept=$(get pps_kept_classify)
     echo
     echo "| configuration | new flows | kept flows | kept vs forward | kept vs track |"
     echo "|---|---:|---:|---:|---:|"
-    for c in "${confs[@]}" "${kept_only[@]}"; do
+    for c in "${cg_replay_confs[@]}"; do
       k=$(get "ipp_kept_$c")
       echo "| $(name_of "$c") | $(or_dash "$(get "ipp_new_$c")") | $k | $(ratio "$k" "$(get ipp_kept_forward)") | $(ratio "$k" "$(get ipp_kept_track)") |"
     done
@@ -432,6 +436,7 @@ cls_new=$(get pps_new_classify); cls_kept=$(get pps_kept_classify)
       echo "|---|---:|---|---:|---:|---|"
       for c in sample corpus big; do
         d=$(get "ipp_dpdk_$c"); how="DPDK, measured"
+        [ -n "$d" ] || [ -n "$(get "ipp_kept_$c")" ] || continue
         if [ -z "$d" ]; then
           d=$(( fwd + $(get "ipp_kept_$c") - $(get ipp_kept_forward) )); how="forwarding only + replay (kept $c - kept forward)"
         fi
