@@ -148,9 +148,14 @@ void EvidenceSink::addFlow(std::vector<Pending>& batch, size_t worker, const Evi
   } else if (ev.flags & kFlagTapMode) {
     f->set_data_category("tap-mode: reported, not enforced");
   }
-  // Bytes that crossed before the decision (the flow may go on, or be cut, after it).
-  f->set_bytes_out(ev.bytesOutBeforeDecision);
-  f->set_bytes_in(ev.bytesInBeforeDecision);
+  // Bytes that crossed before the decision (the flow may go on, or be cut, after it),
+  // and so far (the whole flow in its final record).
+  f->set_decided_unix_nanos(ev.decidedUnixNanos);
+  f->set_bytes_out_before_decision(ev.bytesOutBeforeDecision);
+  f->set_bytes_in_before_decision(ev.bytesInBeforeDecision);
+  f->set_bytes_out(ev.bytesOut);
+  f->set_bytes_in(ev.bytesIn);
+  f->set_final((ev.flags & kFlagFlowEnd) != 0);
   f->set_flow_seq(ev.flowSeq);
   f->set_hash_key_id(ev.hashKeyId);
   f->set_identifiers_count(ev.identifiersCount);

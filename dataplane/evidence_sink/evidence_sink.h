@@ -42,6 +42,7 @@ struct EvidenceEvent {
   int64_t endUnixNanos = 0;          // 0 while the flow is live
   uint64_t bytesOutBeforeDecision = 0;
   uint64_t bytesInBeforeDecision = 0;
+  uint64_t bytesOut = 0, bytesIn = 0;  // so far (the whole flow in its final event)
   uint64_t identifiersCount = 0;     // distinct individuals the flow carried (counted, not kept)
   uint64_t records = 0;
   uint64_t flowSeq = 0;              // the dataplane's flow sequence
@@ -61,7 +62,7 @@ struct EvidenceEvent {
   uint8_t srcIdHash[16] = {};        // keyed hash of the inside host
   uint8_t rulesetSha256[32] = {};
   uint8_t flags = 0;                 // EventFlags bits
-  uint8_t pad[79] = {};             // to 256 bytes: four cache lines a slot
+  uint8_t pad[63] = {};             // to 256 bytes: four cache lines a slot
 };
 static_assert(sizeof(EvidenceEvent) == 256);
 static_assert(std::is_trivially_copyable_v<EvidenceEvent>);

@@ -560,6 +560,8 @@ void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Dec
   const int out = facts.outbound ? 0 : 1;
   ev->bytesOutBeforeDecision = st.before_bytes[out];
   ev->bytesInBeforeDecision = st.before_bytes[1 - out];
+  ev->bytesOut = flow.bytes[out];
+  ev->bytesIn = flow.bytes[1 - out];
   ev->identifiersCount = facts.distinct + facts.dropped;
   ev->records = facts.f.records;
   ev->flowSeq = (uint64_t{wiring_.worker} << 48) | (uint64_t{flow.flow_gen} << 24) | (flow.flow_index & 0xFFFFFF);

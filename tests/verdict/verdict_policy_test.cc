@@ -198,10 +198,17 @@ TEST_F(PolicyTest, InlineBlockRecordsTheBytesThatCrossedBeforeTheDecision) {
   const auto& first = recs.front();
   EXPECT_EQ(first.policy_decision(), "block");
   EXPECT_EQ(first.rule_id(), "GEN-01");
-  EXPECT_EQ(first.bytes_out(), 2u * 54) << "SYN and ACK crossed, the request did not";
-  EXPECT_EQ(first.bytes_in(), 54u);
+  EXPECT_EQ(first.bytes_out_before_decision(), 2u * 54) << "SYN and ACK crossed, the request did not";
+  EXPECT_EQ(first.bytes_in_before_decision(), 54u);
+  EXPECT_GT(first.bytes_out(), 2u * 54) << "the gateway saw the request that decided";
+  EXPECT_GT(first.decided_unix_nanos(), 0);
   EXPECT_EQ(first.end_unix_nanos(), 0);  // decided mid-flow
+  EXPECT_FALSE(first.final());
   EXPECT_EQ(recs.back().end_unix_nanos(), static_cast<int64_t>(f.v.now_ns));
+  EXPECT_TRUE(recs.back().final());
+  EXPECT_EQ(recs.back().bytes_out_before_decision(), 2u * 54) << "the final record states it again";
+  EXPECT_GE(recs.back().bytes_out(), first.bytes_out());
+  for (size_t i = 0; i + 1 < recs.size(); ++i) EXPECT_FALSE(recs[i].final()) << "one final record per flow";
   EXPECT_EQ(recs.back().policy_decision(), "block");
   EXPECT_EQ(recs.back().dst_ip(), std::string("\xc0\x00\x02\xc9", 4));
   EXPECT_EQ(recs.back().flow_id().size(), 16u);
@@ -227,7 +234,7 @@ TEST_F(PolicyTest, TapModeReportsTheDropAsAnAlert) {
   const std::string t = log.text();
   EXPECT_NE(t.find("\"action\":\"alert\",\"inline_action\":\"block\""), std::string::npos) << t;
   // Nothing was dropped, so every byte crossed before the decision was known too.
-  EXPECT_GT(recs.front().bytes_out(), 2u * 54);
+  EXPECT_GT(recs.front().bytes_out_before_decision(), 2u * 54);
 }
 
 TEST_F(PolicyTest, FailClosedBlocksACoveredTransferWhenEvidenceCannotBeWritten) {

@@ -87,6 +87,8 @@ EvidenceEvent flowEvent(uint8_t rulesetTag, uint64_t bytesOut) {
   e.decidedUnixNanos = 1'760'000'000'000'000'000;
   e.bytesOutBeforeDecision = bytesOut;
   e.bytesInBeforeDecision = 7;
+  e.bytesOut = bytesOut + 100;  // the deciding packet and what followed it
+  e.bytesIn = 7;
   e.decision = Decision::kBlock;
   e.tenant = 1;
   e.entry = 0;
@@ -157,8 +159,12 @@ TEST(ControlRecords, QueuedByControlThreadsAppendedByTheWriterWithNamedFlows) {
   EXPECT_EQ(recs[6].flow().rule_id(), "ENTRY-C");
   EXPECT_EQ(recs[5].flow().filing_id(), "FIL-2");
   EXPECT_EQ(recs[5].tenant(), "91310000EXAMPLE7KY");
-  EXPECT_EQ(recs[5].flow().bytes_out(), 1500u);
+  EXPECT_EQ(recs[5].flow().bytes_out_before_decision(), 1500u);
+  EXPECT_EQ(recs[5].flow().bytes_in_before_decision(), 7u);
+  EXPECT_EQ(recs[5].flow().bytes_out(), 1600u);
   EXPECT_EQ(recs[5].flow().bytes_in(), 7u);
+  EXPECT_EQ(recs[5].flow().decided_unix_nanos(), 1'760'000'000'000'000'000);
+  EXPECT_FALSE(recs[5].flow().final());
   EXPECT_EQ(recs[5].flow().policy_decision(), "block");
   EXPECT_NE(recs[5].flow().data_category().find("fail-closed"), std::string::npos);
   EXPECT_EQ(recs[7].flow().rule_id(), "#0");
