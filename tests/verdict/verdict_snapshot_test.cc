@@ -17,48 +17,6 @@ namespace xborder::dp {
 namespace {
 
 using namespace xborder::verdict_test;
-constexpr uint64_t kNoon = 1767268800ull * 1000000000ull;  // 2026-01-01 12:00 UTC
-
-// A TCP flow fed to the policy directly, as the engine would (views, sequence numbers).
-struct Flow {
-  uint8_t cli[16] = {}, srv[16] = {};
-  uint32_t seq[2] = {100, 5000};
-  FlowView v;
-  Flow(uint32_t c, uint32_t s, uint16_t cport, uint32_t index) {
-    for (int i = 0; i < 4; ++i) {
-      cli[i] = static_cast<uint8_t>(c >> (24 - 8 * i));
-      srv[i] = static_cast<uint8_t>(s >> (24 - 8 * i));
-    }
-    v.flow_index = index;
-    v.flow_gen = 1;
-    v.client_ip = cli;
-    v.server_ip = srv;
-    v.proto = 6;
-    v.client_port = cport;
-    v.server_port = 80;
-    v.first_ns = kNoon;
-  }
-  PolicyAction send(RulesPolicy& p, uint8_t dir, std::string_view payload, uint64_t t) {
-    ++v.pkts[dir];
-    v.bytes[dir] += 54 + payload.size();
-    v.now_ns = kNoon + t;
-    PacketView pv;
-    pv.dir = dir;
-    pv.payload = reinterpret_cast<const uint8_t*>(payload.data());
-    pv.payload_len = static_cast<uint32_t>(payload.size());
-    pv.tcp = true;
-    pv.has_seq = true;
-    pv.tcp_seq = seq[dir];
-    seq[dir] += static_cast<uint32_t>(payload.size());
-    return p.onPacket(v, pv);
-  }
-  void classifyHttp() {
-    v.classified = true;
-    v.app = "HTTP";
-    v.app_proto = "http";
-    v.host = "upload.example.invalid";
-  }
-};
 
 struct Fields : FlowLogFields {
   std::string text;
