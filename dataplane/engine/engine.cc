@@ -373,7 +373,13 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
     flows_created_.add();
     if (settled_) settled_[idx] = 0;
     FlowEntry& e = table_.at(idx);
-    e.client_is_lo = src_is_lo ? 1 : 0;
+    // The client is the first sender, except when the first packet seen is a SYN-ACK:
+    // then its receiver opened the connection. A tap's two mirror ports are polled in
+    // turn, so the SYN-ACK copy can be handled before the SYN copy; without this the
+    // flow would be logged and judged with client and server swapped.
+    const bool syn_ack = L.proto == kIpProtoTcp && L.has_l4 &&
+                         (L.tcp_flags & (kTcpSyn | kTcpAck)) == (kTcpSyn | kTcpAck);
+    e.client_is_lo = (src_is_lo != syn_ack) ? 1 : 0;
     e.is_inner = inner ? 1 : 0;
     e.tunnel = inner ? static_cast<uint8_t>(m.tunnel) : 0;
     if (config_.stages == Stages::kClassify) {

@@ -183,6 +183,33 @@ TEST_F(EngineTest, HandshakeReachesEstablished) {
   EXPECT_THAT(records_.lines[0], HasSubstr("\"tcp_flags\":\"12\""));
 }
 
+// A tap polls its two mirror ports in turn: the SYN-ACK copy may be handled first.
+// The connection's opener is still the client (the log's source, the policy's client).
+TEST_F(EngineTest, SynAckSeenFirstKeepsTheOpenerAsClient) {
+  make();
+  send(test::tcpFrame(test::kB, test::kA, 443, 1234, kTcpSyn | kTcpAck, {}, 9, 2), kT0);
+  send(test::tcpFrame(test::kA, test::kB, 1234, 443, kTcpSyn, {}, 1, 0), kT0 + 1);
+  send(test::tcpFrame(test::kA, test::kB, 1234, 443, kTcpAck, {}, 2, 10), kT0 + 2);
+  send(test::tcpFrame(test::kA, test::kB, 1234, 443, kTcpAck | kTcpPsh, std::string(100, 'x'), 2, 10),
+       kT0 + 3);
+  engine_->flushAll(kT0 + 4);
+  ASSERT_EQ(records_.lines.size(), 1u);
+  const std::string& r = records_.lines[0];
+  EXPECT_THAT(r, HasSubstr("\"src_ip\":\"10.0.0.1\",\"src_port\":1234"));
+  EXPECT_THAT(r, HasSubstr("\"dest_ip\":\"10.0.0.2\",\"dest_port\":443"));
+  EXPECT_THAT(r, HasSubstr("\"pkts_toserver\":3,\"pkts_toclient\":1"));
+}
+
+// Without a SYN-ACK the first sender stays the client (mid-stream pickup).
+TEST_F(EngineTest, FirstSenderIsClientWithoutHandshake) {
+  make();
+  send(test::tcpFrame(test::kB, test::kA, 443, 1234, kTcpAck, std::string(10, 'y'), 9, 2), kT0);
+  send(test::tcpFrame(test::kA, test::kB, 1234, 443, kTcpAck, {}, 2, 19), kT0 + 1);
+  engine_->flushAll(kT0 + 2);
+  ASSERT_EQ(records_.lines.size(), 1u);
+  EXPECT_THAT(records_.lines[0], HasSubstr("\"src_ip\":\"10.0.0.2\",\"src_port\":443"));
+}
+
 TEST_F(EngineTest, EvictsWhenFullAndCounts) {
   EngineConfig cfg;
   cfg.flow_capacity = 64;
