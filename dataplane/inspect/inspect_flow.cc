@@ -217,12 +217,11 @@ void FlowInspector::scan(InspectDirection& D, const uint8_t* p, size_t n) noexce
 
 void FlowInspector::drain(InspectDirection& D) noexcept {
   if (hash_sink_ == nullptr) return;
-  // The scan result belongs to this (non-const) slot; emptying its hash list lets the
-  // scanner keep the next ones (rules/detectors has no call for this yet).
-  auto& r = const_cast<rules::detectors::FlowScanResult&>(D.scan.result());
-  if (r.keyHashCount == 0) return;
-  hash_sink_->onKeyHashes(current_owner_, {r.keyHashes.data(), r.keyHashCount});
-  r.keyHashCount = 0;
+  const auto hashes = D.scan.result().hashes();
+  if (hashes.empty()) return;
+  hash_sink_->onKeyHashes(current_owner_, hashes);
+  // Emptied so the scanner keeps the next ones (it holds kMaxKeyHashes at a time).
+  D.scan.clearKeyHashes();
 }
 
 void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) noexcept {

@@ -1,9 +1,6 @@
 #include "rules/detectors/detector_scanner.h"
 
 #include <hs/hs.h>
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 
 #include <algorithm>
 #include <cstring>
@@ -98,29 +95,17 @@ absl::StatusOr<std::unique_ptr<Scanner>> Scanner::create(std::shared_ptr<const D
                                                          uint32_t todayYyyymmdd) {
   if (!set) return absl::InvalidArgumentError("null detector set");
   if (hmacKey.size() < 16) return absl::InvalidArgumentError("HMAC key must be at least 16 bytes");
-  std::unique_ptr<Scanner> s(new Scanner());
+  std::unique_ptr<Scanner> s(new Scanner(hmacKey));
   s->set_ = std::move(set);
   s->today_ = todayYyyymmdd ? todayYyyymmdd : utcToday();
   if (hs_alloc_scratch(s->set_->database(), &s->scratch_) != HS_SUCCESS) {
     return absl::ResourceExhaustedError("hs_alloc_scratch failed");
-  }
-  EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-  if (!mac) return absl::InternalError("OpenSSL has no HMAC");
-  s->mac_ = EVP_MAC_CTX_new(mac);
-  EVP_MAC_free(mac);  // the context keeps its own reference
-  if (!s->mac_) return absl::InternalError("EVP_MAC_CTX_new failed");
-  char digest[] = "SHA256";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
-                         OSSL_PARAM_construct_end()};
-  if (EVP_MAC_init(s->mac_, hmacKey.data(), hmacKey.size(), params) != 1) {
-    return absl::InternalError("EVP_MAC_init failed");
   }
   return s;
 }
 
 Scanner::~Scanner() {
   if (scratch_) hs_free_scratch(scratch_);
-  if (mac_) EVP_MAC_CTX_free(mac_);
 }
 
 bool Scanner::open(FlowScanState& st) const {
@@ -455,15 +440,9 @@ void Scanner::commit(FlowScanState& st, DetectorId d, uint64_t end, bool keyed, 
   }
 }
 
-uint64_t Scanner::keyedHash(uint8_t tag, const char* bytes, size_t len) {
-  uint8_t out[EVP_MAX_MD_SIZE];
-  size_t outLen = 0;
-  // Re-initialising with a NULL key keeps the key schedule set up in create().
-  if (EVP_MAC_init(mac_, nullptr, 0, nullptr) != 1 || EVP_MAC_update(mac_, &tag, 1) != 1 ||
-      EVP_MAC_update(mac_, reinterpret_cast<const uint8_t*>(bytes), len) != 1 ||
-      EVP_MAC_final(mac_, out, &outLen, sizeof(out)) != 1 || outLen < 8) {
-    return 0;
-  }
+uint64_t Scanner::keyedHash(uint8_t tag, const char* bytes, size_t len) const noexcept {
+  const KeyedHmac::Digest out =
+      hmac_.mac({&tag, 1}, {reinterpret_cast<const uint8_t*>(bytes), len});
   uint64_t h = 0;
   for (int i = 0; i < 8; ++i) h = (h << 8) | out[i];
   return h;

@@ -9,13 +9,13 @@
 //   scanner->reset(st) / scanner->release(st);            // reuse or free the stream
 //
 // Threads: a DetectorSet is immutable and shared by every worker; a Scanner belongs to
-// one worker thread (its scratch and HMAC context are mutable); a FlowScanState belongs
-// to the worker that owns the flow.
+// one worker thread (its Hyperscan scratch is mutable); a FlowScanState belongs to the
+// worker that owns the flow.
 //
-// Hot path (scan/finish): no locks, no exceptions, no heap allocation by this library.
-// Hyperscan itself does not allocate in hs_scan_stream. Each keyed hash (only for
-// validated identifiers) re-initialises an OpenSSL HMAC context, and OpenSSL 3.0
-// allocates while doing so (see docs/detectors.md for the measured cost).
+// Hot path (scan/finish): no locks, no exceptions, no heap allocation. Hyperscan does
+// not allocate in hs_scan_stream, and the keyed hash of each validated identifier
+// starts from HMAC states precomputed at create() (KeyedHmac: no OpenSSL allocation;
+// tests/rules_detectors/detector_alloc_test.cc counts both libraries' allocations).
 //
 // Streaming: Hyperscan carries pattern state across scan() calls, and the last
 // kTailBytes of the stream are kept so a candidate that started in an earlier segment
@@ -30,12 +30,12 @@
 #include <span>
 
 #include "absl/status/statusor.h"
+#include "rules/detectors/detector_hmac.h"
 #include "rules/detectors/detector_registry.h"
 #include "rules/detectors/detector_set.h"
 
 struct hs_stream;
 struct hs_scratch;
-struct evp_mac_ctx_st;
 
 namespace xborder::rules::detectors {
 
@@ -85,6 +85,10 @@ class FlowScanState {
   const FlowScanResult& result() const { return result_; }
   bool isOpen() const { return stream_ != nullptr; }
   uint64_t offset() const { return offset_; }
+  // Empties result().hashes() (after the caller has taken them) so the next kMaxKeyHashes
+  // distinct hashes are kept; the other counters are untouched. Duplicates are only
+  // recognised among the hashes kept since the last call.
+  void clearKeyHashes() noexcept { result_.keyHashCount = 0; }
 
  private:
   friend class Scanner;
@@ -136,12 +140,12 @@ class Scanner {
 
   const DetectorSet& set() const { return *set_; }
   // HMAC-SHA256(key, tag || bytes) truncated to 64 bits; exposed for tests and callers
-  // that hash identifiers found elsewhere (e.g. in metadata).
-  uint64_t keyedHash(uint8_t tag, const char* bytes, size_t len);
+  // that hash identifiers found elsewhere (e.g. in metadata). No allocation.
+  uint64_t keyedHash(uint8_t tag, const char* bytes, size_t len) const noexcept;
 
  private:
   struct MatchCtx;
-  Scanner() = default;
+  explicit Scanner(std::span<const uint8_t> hmacKey) : hmac_(hmacKey) {}
   static int onMatch(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void* ctx);
   void handle(MatchCtx& m, unsigned id, uint64_t from, uint64_t to);
   void handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t from, uint64_t to);
@@ -153,7 +157,7 @@ class Scanner {
 
   std::shared_ptr<const DetectorSet> set_;
   hs_scratch* scratch_ = nullptr;
-  evp_mac_ctx_st* mac_ = nullptr;
+  KeyedHmac hmac_;  // key states precomputed once: per identifier, copy and finish
   uint32_t today_ = 0;
 };
 
