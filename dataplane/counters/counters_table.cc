@@ -146,6 +146,8 @@ void CounterShard::update(const TallyKey& key, std::span<const uint64_t> hashes,
                           uint64_t bytes, uint64_t flows) {
   updateRow(key, hashes, records, bytes, flows);
   if (!(key == key.aggregate())) updateRow(key.aggregate(), hashes, records, bytes, flows);
+  // Publishes the rows written above to a merge that reads this sequence (acquire).
+  seq_.store(seq_.load(std::memory_order_relaxed) + 1, std::memory_order_release);
 }
 
 CounterStore::CounterStore(CounterStoreOptions options)
@@ -160,6 +162,8 @@ const ThresholdSpec* CounterStore::specFor(const CounterKey& key) const {
 
 void CounterStore::merge(size_t shardId, const CounterShard& shard) {
   if (shardId >= seen_.size()) return;
+  // Everything the worker fed up to `fed` is visible to the reads below.
+  const uint64_t fed = shard.seq_.load(std::memory_order_acquire);
   auto& seen = seen_[shardId];
   if (seen.size() < table_.capacity()) seen.resize(table_.capacity());
   const CounterTable& src = shard.table();
@@ -183,6 +187,9 @@ void CounterStore::merge(size_t shardId, const CounterShard& shard) {
       d->cachedIndividuals.store(d->individuals.estimate(), std::memory_order_release);
     }
   }
+  // After the cached estimates: a worker that sees the acknowledgement (acquire) reads
+  // counts that include every feed up to `fed`.
+  if (fed > shard.merged_.load(std::memory_order_relaxed)) shard.merged_.store(fed, std::memory_order_release);
 }
 
 std::vector<Crossing> CounterStore::pollCrossings() {

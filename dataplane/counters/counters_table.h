@@ -90,11 +90,24 @@ class CounterShard {
   uint64_t overflow() const { return overflow_.load(std::memory_order_relaxed); }
   const CounterTable& table() const { return table_; }
 
+  // Feed sequence (issue 5, mid-flow counting): every update() bumps it after writing
+  // its rows (release). A merge acknowledges the sequence it read before folding the
+  // shard in, so once mergedSeq() >= s everything fed up to s is in the store's counts
+  // and a flow's judge must stop adding it again. seq(): the owning worker;
+  // mergedSeq(): any thread.
+  uint64_t seq() const noexcept { return seq_.load(std::memory_order_relaxed); }
+  uint64_t mergedSeq() const noexcept { return merged_.load(std::memory_order_acquire); }
+
  private:
+  friend class CounterStore;
   void updateRow(const TallyKey& key, std::span<const uint64_t> hashes, uint64_t records, uint64_t bytes,
                  uint64_t flows);
   CounterTable table_;
   std::atomic<uint64_t> overflow_{0};
+  std::atomic<uint64_t> seq_{0};
+  // Written by the store that merges this shard: the acknowledgement travels back
+  // through the shard so merge() can keep taking a const shard.
+  mutable std::atomic<uint64_t> merged_{0};
 };
 
 // Thresholds of one counter (kind + index): tier boundaries; each is reported at every
@@ -135,6 +148,8 @@ class CounterStore : public rules::eval::CounterSource {
   // Writes tmp, fsync, keeps the current file as .prev, renames tmp over it, fsyncs dir.
   absl::Status snapshot() const;
 
+  // Folds the shard in, then acknowledges the shard's feed sequence read before the
+  // fold (CounterShard::mergedSeq()).
   void merge(size_t shardId, const CounterShard& shard);
   // A new ruleset version's thresholds and warning ratios (the thread that merges).
   // Crossings already reported stay reported (bits per boundary x ratio position).

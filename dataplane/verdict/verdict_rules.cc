@@ -230,16 +230,68 @@ void RulesPolicy::onKeyHashes(uint32_t owner, std::span<const rules::detectors::
     HashBlock& t = blocks_[st.chain_tail];
     t.h[t.n++] = kh.hash;
     ++st.ids;
+    ++st.ids_total;
   }
 }
 
-void RulesPolicy::freeChain(FlowState& st) noexcept {
+void RulesPolicy::recycleChain(FlowState& st) noexcept {
   if (st.chain_head != kNoBlock) {
     blocks_[st.chain_tail].next = free_block_;
     free_block_ = st.chain_head;
   }
   st.chain_head = st.chain_tail = kNoBlock;
-  st.ids = st.ids_dropped = 0;
+  st.ids = 0;
+}
+
+void RulesPolicy::freeChain(FlowState& st) noexcept {
+  recycleChain(st);
+  st.ids_dropped = st.ids_total = 0;
+}
+
+uint32_t RulesPolicy::unmergedFed(const FlowState& st) const noexcept {
+  if (st.ids_fed_unmerged == 0 || wiring_.shard == nullptr) return 0;
+  return wiring_.shard->mergedSeq() >= st.fed_seq ? 0 : st.ids_fed_unmerged;
+}
+
+void RulesPolicy::feedCounters(const FlowView& flow, FlowState& st, const Decision& d, const Facts& facts,
+                               bool at_end) noexcept {
+  const int out = facts.outbound ? 0 : 1;
+  const uint16_t country = d.country[0] != '?' ? counters::countryCode(d.country[0], d.country[1]) : 0;
+  // Deltas since the previous feed (a count that went down, e.g. after the inspection
+  // slot was retired, adds nothing).
+  const uint64_t records = facts.f.records > st.fed_records ? facts.f.records - st.fed_records : 0;
+  const uint64_t bytes = flow.bytes[out] > st.fed_bytes ? flow.bytes[out] - st.fed_bytes : 0;
+  const auto updates = d.counterUpdates();
+  for (const auto& u : updates) {
+    Sensitivity sens = facts.sensitive ? Sensitivity::kSensitive : Sensitivity::kNonSensitive;
+    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineSensitive) sens = Sensitivity::kSensitive;
+    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineNonSensitive) sens = Sensitivity::kNonSensitive;
+    const TallyKey key{u.key, country, sens};
+    // Plain counts once; the hashes block by block (every update the Evaluator pushes
+    // has add > 0: the flow's individuals count for it).
+    uint32_t b = st.chain_head;
+    wiring_.shard->update(key,
+                          b != kNoBlock ? std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n)
+                                        : std::span<const uint64_t>(),
+                          records, bytes, at_end ? 1 : 0);
+    for (b = b != kNoBlock ? blocks_[b].next : kNoBlock; b != kNoBlock; b = blocks_[b].next) {
+      wiring_.shard->update(key, std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n), 0, 0, 0);
+    }
+  }
+  if (!updates.empty()) {
+    st.fed_records = facts.f.records > st.fed_records ? facts.f.records : st.fed_records;
+    st.fed_bytes = flow.bytes[out] > st.fed_bytes ? flow.bytes[out] : st.fed_bytes;
+    if (st.ids > 0) {
+      // Fed hashes the store already acknowledged are in its counts; the rest stay in
+      // the flow's judge until the acknowledgement covers this feed too.
+      st.ids_fed_unmerged = unmergedFed(st) + st.ids;
+      st.fed_seq = wiring_.shard->seq();
+    }
+    if (!at_end) ++dp_stats_.feeds;
+  }
+  // Hashes of a decision that reaches no counter (no tenant, or a pull that is not
+  // export) count nowhere, as they never did at flow end.
+  recycleChain(st);
 }
 
 RulesPolicy::~RulesPolicy() = default;
@@ -254,6 +306,7 @@ DataplaneStats RulesPolicy::dataplaneStats() const {
   s.orphaned_inspections = dp_stats_.orphaned_inspections.get();
   s.samples_lost = dp_stats_.samples_lost.get();
   s.hashes_dropped = dp_stats_.hashes_dropped.get();
+  s.feeds = dp_stats_.feeds.get();
   return s;
 }
 
@@ -393,8 +446,9 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
       facts->dropped += r.keyHashesDropped;
     }
   }
-  facts->distinct = st.ids;
+  facts->distinct = st.ids + (dataplane_ ? unmergedFed(st) : 0);
   facts->dropped += st.ids_dropped;
+  facts->total = st.ids_total + facts->dropped;
   if (f.path.empty()) f.path = flow.url;
   f.detectorRecords = {facts->det.data(), v.detector_of.size()};
   f.dictionaryRecords = {facts->dict.data(), v.dictionary_of.size()};
@@ -427,7 +481,7 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
   // Individuals: keyed hashes of this flow not yet counted for the legal entity.
   uint32_t fresh = 0;
   const InspectSlot* sp = slotOf(st);
-  if (d.legalEntity >= 0 && sp != nullptr) {
+  if (d.legalEntity >= 0 && (sp != nullptr || (v.individuals == nullptr && facts->distinct + facts->dropped > 0))) {
     if (v.individuals != nullptr) {
       const int32_t year = v.ev->yearOf(f.timeUnix);
       for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
@@ -437,8 +491,9 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
       }
       fresh += facts->dropped;
     } else {
-      // A sketch cannot tell who was seen: every identifier of the flow counts, and
-      // keyed hits the scanner could not keep too (an upper bound for the decision).
+      // A sketch cannot tell who was seen: every identifier of the flow the store does
+      // not count yet (not fed, or fed and not yet merged) counts as new, and keyed
+      // hits the scanner could not keep too (an upper bound for the decision).
       fresh = facts->distinct + facts->dropped;
     }
   }
@@ -484,6 +539,9 @@ PolicyAction RulesPolicy::onPacket(const FlowView& flow, const PacketView& pkt) 
     const Decision d = judge(versions_[0], flow, st, &facts, nullptr);
     ++evaluations_;
     decide(flow, st, d, facts, false, wiring_.inline_mode);
+    // Mid-flow: this packet's identifiers reach the counters now (other flows' judges
+    // see them after the next merge), not when the flow ends.
+    if (st.chain_head != kNoBlock) feedCounters(flow, st, d, facts, false);
   }
   st.last_bytes[0] = flow.bytes[0];
   st.last_bytes[1] = flow.bytes[1];
@@ -562,7 +620,7 @@ void RulesPolicy::fillEvent(const FlowView& flow, const FlowState& st, const Dec
   ev->bytesInBeforeDecision = st.before_bytes[1 - out];
   ev->bytesOut = flow.bytes[out];
   ev->bytesIn = flow.bytes[1 - out];
-  ev->identifiersCount = facts.distinct + facts.dropped;
+  ev->identifiersCount = facts.total;
   ev->records = facts.f.records;
   ev->flowSeq = (uint64_t{wiring_.worker} << 48) | (uint64_t{flow.flow_gen} << 24) | (flow.flow_index & 0xFFFFFF);
   ev->tenant = d.legalEntity >= 0 ? static_cast<uint32_t>(d.legalEntity) : UINT32_MAX;
@@ -633,6 +691,15 @@ size_t RulesPolicy::formatReason(char* buf, size_t cap, const Decision& d) const
     n = std::snprintf(buf, cap, "%s: %s %s covered by filing %s (count %llu)",
                       kPolicyActionNames[static_cast<int>(toPolicy(d.action))], basisName(d.basis), entry_name,
                       filing_name, static_cast<unsigned long long>(d.count));
+  } else if (entry >= 0 && d.mechanism >= 0 && d.mechanism < snap.ruleset().mechanisms_size() &&
+             snap.ruleset().mechanisms(d.mechanism).default_action() <= rules::pb::ACTION_LOG) {
+    // The count is in a tier (or the entry has a mechanism) that needs no filing: the
+    // Evaluator still reports why the tenant's filings did not match (usually
+    // wrong-type: a standard contract is not a filing type of "exempt"), which is beside
+    // the point here.
+    n = std::snprintf(buf, cap, "%s: %s %s, no filing needed (exempt-tier; mechanism %s; count %llu)",
+                      kPolicyActionNames[static_cast<int>(toPolicy(d.action))], basisName(d.basis), entry_name,
+                      snap.ruleset().mechanisms(d.mechanism).name().c_str(), static_cast<unsigned long long>(d.count));
   } else if (entry >= 0) {
     n = std::snprintf(buf, cap, "%s: %s %s, no filing covers it (%s; count %llu)",
                       kPolicyActionNames[static_cast<int>(toPolicy(d.action))], basisName(d.basis), entry_name,
@@ -690,23 +757,17 @@ void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLo
   const PolicyAction action = decide(flow, st, d, facts, true, wiring_.inline_mode);
   const RulesetSnapshot& snap = *current_->snap_;
   const int out = facts.outbound ? 0 : 1;
-  // The year's counters: the flow's keyed hashes into each counter it reached.
+  // The year's counters: the rest of the flow's keyed hashes, the plain remainder and
+  // the flow itself, into each counter it reached. A flow whose identifiers the store
+  // already counts in full is judged with none new, so its decision names no counter:
+  // the counters come from judging it with all of them (as the mid-flow feeds did).
   const uint16_t country = d.country[0] != '?' ? counters::countryCode(d.country[0], d.country[1]) : 0;
-  for (const auto& u : d.counterUpdates()) {
-    Sensitivity sens = facts.sensitive ? Sensitivity::kSensitive : Sensitivity::kNonSensitive;
-    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineSensitive) sens = Sensitivity::kSensitive;
-    if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineNonSensitive) sens = Sensitivity::kNonSensitive;
-    const TallyKey key{u.key, country, sens};
-    // Plain counts once; the hashes block by block (only where the flow's individuals
-    // counted for this counter).
-    uint32_t b = u.add > 0 ? st.chain_head : kNoBlock;
-    wiring_.shard->update(key,
-                          b != kNoBlock ? std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n)
-                                        : std::span<const uint64_t>(),
-                          facts.f.records, flow.bytes[out], 1);
-    for (b = b != kNoBlock ? blocks_[b].next : kNoBlock; b != kNoBlock; b = blocks_[b].next) {
-      wiring_.shard->update(key, std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n), 0, 0, 0);
-    }
+  if (d.counterUpdates().empty() && facts.total > 0 && d.legalEntity >= 0) {
+    rules::eval::FlowFacts g = facts.f;
+    (facts.sensitive ? g.newIndividualsSensitive : g.newIndividualsNonSensitive) = facts.total;
+    feedCounters(flow, st, v.ev->evaluate(g, *v.counts), facts, true);
+  } else {
+    feedCounters(flow, st, d, facts, true);
   }
   if (wiring_.samples != nullptr && d.legalEntity >= 0) {
     anomaly::FlowSample s;
@@ -754,7 +815,7 @@ void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLo
   j.lit("}");
   if (st.fail_closed) j.lit(",\"fail_closed\":true");
   j.lit(",\"identifiers\":");
-  j.num(facts.distinct + facts.dropped);
+  j.num(facts.total);
   j.lit("},\"detectors\":{");
   bool first = true;
   for (size_t i = 0; i < v.detector_of.size(); ++i) {

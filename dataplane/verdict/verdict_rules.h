@@ -2,8 +2,10 @@
 // content detectors (dataplane/inspect). At each decision point (first packet,
 // classification complete, an inspection step that changed counts, flow end) it builds
 // the flow's facts and evaluates them; block/hold decisions are sticky for the flow.
-// At flow end it applies the counter increments and records the flow's individuals
-// (every keyed hash the inspector confirmed, kept in per-worker hash blocks).
+// The flow's individuals (every keyed hash the inspector confirmed, kept in per-worker
+// hash blocks) reach the counters at every decision point that judged new ones and at
+// flow end (dataplane: mid-flow feeds, so open flows count towards the thresholds; see
+// docs/enforcement.md), with the plain counts as deltas.
 //
 // Two modes:
 // - dry run (create()): several ruleset versions over the same facts (--against):
@@ -70,10 +72,12 @@ struct RulesPolicyConfig {
   uint32_t flow_capacity = 1u << 16;  // the engine's flow table capacity (slot indexes)
   InspectConfig inspect;
   int64_t as_of_unix = 0;  // judge every flow at this moment; 0 = at its capture time
-  // Keyed hashes of flows in progress wait in blocks of 62 until the flow's decision
-  // says which counters they count for (8192 blocks = 4 MiB, ~500,000 hashes per
-  // worker). When none is free, further hashes of a flow still count in its decision
-  // (an upper bound) but do not reach the sketch (counted in hashes_dropped).
+  // Keyed hashes wait in blocks of 62 until the flow's decision says which counters
+  // they count for (8192 blocks = 4 MiB, ~500,000 hashes per worker). Dry run: until
+  // the flow ends. Dataplane: only until the decision point of the packet that carried
+  // them (they are then fed to the CounterShard and the blocks recycled), so a flow
+  // holds at most one packet's worth. When none is free, further hashes of a flow still
+  // count in its decision (an upper bound) but do not reach the sketch (hashes_dropped).
   uint32_t hash_blocks = 8192;
 };
 
@@ -149,6 +153,7 @@ struct DataplaneStats {
   uint64_t orphaned_inspections = 0;  // flows whose detector database was retired twice
   uint64_t samples_lost = 0;
   uint64_t hashes_dropped = 0;  // no free hash block (see RulesPolicyConfig::hash_blocks)
+  uint64_t feeds = 0;           // mid-flow hand-overs of identifiers to the CounterShard
 };
 
 class RulesPolicy final : public FlowPolicy, private KeyHashSink {
@@ -207,10 +212,17 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     uint32_t rec_version = 0;   // adopt counter when recorded
     uint64_t before_bytes[2] = {0, 0};   // [0] client->server, [1] server->client
     uint64_t last_bytes[2] = {0, 0};     // before the current packet
-    // The flow's keyed hashes (all of them, as the inspector confirms them).
+    // The flow's keyed hashes not yet handed to the counters (dry run: all of them).
     uint32_t chain_head = kNoBlock, chain_tail = kNoBlock;
     uint32_t ids = 0;          // hashes kept in the chain
-    uint32_t ids_dropped = 0;  // hashes that found no free block
+    uint32_t ids_dropped = 0;  // hashes that found no free block (never reach a sketch)
+    uint32_t ids_total = 0;    // every hash kept for the flow, fed or not (records, log)
+    // Dataplane, fed mid-flow: hashes handed to the shard since the last feed the store
+    // acknowledged (CounterShard::mergedSeq() >= fed_seq), and the plain counts fed so far.
+    uint32_t ids_fed_unmerged = 0;
+    uint64_t fed_seq = 0;
+    uint32_t fed_records = 0;
+    uint64_t fed_bytes = 0;
   };
   static constexpr uint32_t kNoBlock = 0xFFFFFFFFu;
   struct HashBlock {
@@ -237,8 +249,11 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     std::array<uint32_t, 64> dict{};
     bool outbound = true;
     bool sensitive = false;
-    uint32_t distinct = 0;  // keyed hashes of the flow (FlowState::ids)
+    // Keyed hashes of the flow the store does not count yet: in the chain, or fed but
+    // not yet merged (dataplane). Dry run: the chain (the whole flow).
+    uint32_t distinct = 0;
     uint32_t dropped = 0;   // keyed hits not kept (no block, or the scanner's 16 were full)
+    uint32_t total = 0;     // every identifier of the flow (records, flow log)
   };
 
   RulesPolicy() = default;
@@ -261,6 +276,13 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   void bindCurrent() noexcept;
   void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept override;
   void freeChain(FlowState& st) noexcept;
+  void recycleChain(FlowState& st) noexcept;  // returns the blocks; ids = 0
+  // Dataplane: fed hashes the store has not acknowledged merging (0 once it has).
+  uint32_t unmergedFed(const FlowState& st) const noexcept;
+  // Dataplane: hands the chain's hashes and the plain count deltas (records, bytes;
+  // flows = 1 at the end) to the shard under each counter `d` reached; recycles the chain.
+  void feedCounters(const FlowView& flow, FlowState& st, const rules::eval::Decision& d, const Facts& facts,
+                    bool at_end) noexcept;
   absl::Status initBlocks();
   size_t formatReason(char* buf, size_t cap, const rules::eval::Decision& d) const noexcept;
 
@@ -293,7 +315,7 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   };
   struct {
     Counter decisions[5];
-    Counter events, events_lost, fail_closed, adopts, orphaned_inspections, samples_lost, hashes_dropped;
+    Counter events, events_lost, fail_closed, adopts, orphaned_inspections, samples_lost, hashes_dropped, feeds;
   } dp_stats_;
 };
 
