@@ -33,10 +33,19 @@ std::string makeRecord(uint64_t index, const std::string& origin, uint32_t versi
 }
 
 Fixture::Fixture(uint64_t n, std::vector<uint64_t> sizes, HashAlg a, std::string seed) : alg(a) {
+  for (uint64_t i = 0; i < n; ++i) source.records.push_back(makeRecord(i));
+  init(sizes, std::move(seed));
+}
+
+Fixture::Fixture(std::vector<std::string> records, std::vector<uint64_t> sizes) : alg(HashAlg::kSha256) {
+  source.records = std::move(records);
+  init(sizes, "");
+}
+
+void Fixture::init(const std::vector<uint64_t>& sizes, std::string seed) {
   auto key = seed.empty() ? crypto::PrivateKey::generate(crypto::KeyType::kEd25519)
                           : crypto::PrivateKey::fromRaw(crypto::KeyType::kEd25519, seed);
   signers.push_back(*crypto::NoteSigner::create(kOrigin, *key));
-  for (uint64_t i = 0; i < n; ++i) source.records.push_back(makeRecord(i));
   Hasher h(alg);
   MerkleTree tree(h);
   for (const auto& r : source.records) tree.appendData(r);

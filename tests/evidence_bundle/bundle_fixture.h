@@ -43,6 +43,8 @@ class Fixture {
   // `seed` (32 bytes) fixes the Ed25519 key, e.g. for the fuzz seed bundle.
   explicit Fixture(uint64_t n = 50, std::vector<uint64_t> sizes = {10, 25, 40, 50},
                    HashAlg alg = HashAlg::kSha256, std::string seed = "");
+  // The same log over the given records (record i must carry index i and kOrigin).
+  Fixture(std::vector<std::string> records, std::vector<uint64_t> sizes);
 
   absl::StatusOr<bundle::ExportResult> exportRange(std::optional<uint64_t> from, std::optional<uint64_t> to,
                                                    std::map<uint64_t, std::string> tsr = {});
@@ -65,6 +67,7 @@ class Fixture {
  private:
   std::map<uint64_t, std::string> notes_;
   std::map<uint64_t, std::string> roots_;
+  void init(const std::vector<uint64_t>& sizes, std::string seed);
 };
 
 // A frames file rebuilt from payloads (CRC recomputed).

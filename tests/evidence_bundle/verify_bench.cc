@@ -5,11 +5,13 @@
 //   <build>/bin/ev_verify_bench                              both variants
 //   XB_BENCH_BUNDLE_OUT=/tmp/b.tar <build>/bin/ev_verify_bench --benchmark_filter=none
 //       also writes the bundle and /tmp/b.tar.trust.json, to time xborder-verify itself
+//   XB_BENCH_RECORDS=131072 <build>/bin/ev_verify_bench    another record count
 // The counter process_cpu_s is the CPU time of the whole process (every thread) per
 // verification: the figure that holds on a quiet machine. Wall time is "Time".
 #include <sys/resource.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +27,15 @@ namespace xborder::evidence {
 namespace {
 
 constexpr char kOrigin[] = "evidence.example/appliance-01";
-constexpr uint64_t kRecords = 1 << 20;
+// XB_BENCH_RECORDS=N overrides the 1,048,576 records (scripts/bench/verify.sh --records).
+uint64_t recordCount() {
+  static const uint64_t n = [] {
+    const char* e = std::getenv("XB_BENCH_RECORDS");
+    const uint64_t v = e != nullptr ? std::strtoull(e, nullptr, 10) : 0;
+    return v > 0 ? v : uint64_t{1} << 20;
+  }();
+  return n;
+}
 
 // The export benchmark's record, except that the 32-byte digest sits in
 // ruleset_sha256 instead of sealed_digests: a sealed digest needs its envelope file in
@@ -39,7 +49,13 @@ std::string benchRecord(uint64_t i) {
   r.set_type(v1::FLOW);
   r.set_tenant("acme-trading-co");
   auto* f = r.mutable_flow();
-  f->set_flow_id(std::string(32, static_cast<char>(i)));
+  // One record per flow (its final record), except that every 16th flow also has a
+  // decision-time record 8 records before its final one (record.proto field 29).
+  const uint64_t flow = i % 16 == 9 ? i - 8 : i;
+  std::string flow_id(32, 'f');
+  std::memcpy(flow_id.data(), &flow, sizeof flow);
+  f->set_flow_id(flow_id);
+  f->set_final(i % 16 != 1);
   f->set_start_unix_nanos(r.observed_unix_nanos() - 5000000000LL);
   f->set_end_unix_nanos(r.observed_unix_nanos());
   f->set_src_id_hash(std::string(32, 'h'));
@@ -96,6 +112,7 @@ const Prepared& prepared() {
     req.created_at = "2026-11-23T01:00:00Z";
     Hasher h(HashAlg::kSha256);
     CompactRange cr(h);
+    const uint64_t kRecords = recordCount();
     for (uint64_t i = 0; i < kRecords; ++i) {
       cr.append(h.leafHash(benchRecord(i)));
       if (cr.size() % 100000 == 0 || cr.size() == kRecords) {
@@ -137,7 +154,7 @@ void BM_VerifyBundle(benchmark::State& state) {
   }
   state.counters["process_cpu_s"] = (processCpuSeconds() - cpu_before) / static_cast<double>(state.iterations());
   state.counters["records/s"] =
-      benchmark::Counter(static_cast<double>(kRecords), benchmark::Counter::kIsIterationInvariantRate);
+      benchmark::Counter(static_cast<double>(recordCount()), benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // Argument: VerifyOptions::threads (1 = everything on one thread with the in-order

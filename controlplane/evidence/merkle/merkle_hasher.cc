@@ -1,6 +1,12 @@
+// OpenSSL 3.0 marks SHA256_Init/Update/Final deprecated in favour of EVP. We keep them
+// for the tree's SHA-256 hashes only: they run the same SHA-NI block function as EVP,
+// but a Merkle tree hashes millions of 65- to 400-byte inputs, and EVP's per-hash
+// DigestInit/Final dispatch was ~20% of the verifier's CPU (docs/benchmarks/evbundle.md).
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include "controlplane/evidence/merkle/merkle_hasher.h"
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -77,6 +83,16 @@ Hasher::~Hasher() { EVP_MD_CTX_free(ctx_); }
 
 Hash Hasher::hashParts(std::initializer_list<std::span<const uint8_t>> parts) const {
   Hash out{};
+  if (alg_ == HashAlg::kSha256) {
+    // Low-level SHA-256 on a stack context (see the top of the file); it cannot fail.
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    for (const auto& p : parts) {
+      if (!p.empty()) SHA256_Update(&c, p.data(), p.size());
+    }
+    SHA256_Final(out.data(), &c);
+    return out;
+  }
   unsigned int len = 0;
   // A failure here means OpenSSL itself is broken (the digest was fetched at construction).
   if (EVP_DigestInit_ex2(ctx_, md_.get(), nullptr) != 1) std::abort();

@@ -18,7 +18,7 @@ namespace pb = google::protobuf;
 enum class Kind : uint8_t { kNone, kVarint, kFixed64, kFixed32, kBytes, kString, kRepeatedBytes, kRepeatedString, kMessage };
 
 // Fields whose values the record pass reads.
-enum Slot : uint8_t { kNoSlot, kFormat, kIndex, kOrigin, kObserved, kType, kTenant, kDst, kCategory, kDecision, kSealed };
+enum Slot : uint8_t { kNoSlot, kFormat, kIndex, kOrigin, kObserved, kType, kTenant, kDst, kCategory, kDecision, kSealed, kFlowId, kFinal };
 
 constexpr int kMaxField = 64;  // field numbers the tables cover (a seen-bitmask per message)
 
@@ -113,7 +113,9 @@ const Tables& tables() {
       ok = setSlot(*out, flow_table, fd, "dst_country", kDst, Kind::kString) &&
            setSlot(*out, flow_table, fd, "data_category", kCategory, Kind::kString) &&
            setSlot(*out, flow_table, fd, "policy_decision", kDecision, Kind::kString) &&
-           setSlot(*out, flow_table, fd, "sealed_digests", kSealed, Kind::kRepeatedBytes);
+           setSlot(*out, flow_table, fd, "sealed_digests", kSealed, Kind::kRepeatedBytes) &&
+           setSlot(*out, flow_table, fd, "flow_id", kFlowId, Kind::kBytes) &&
+           setSlot(*out, flow_table, fd, "final", kFinal, Kind::kVarint);
     }
     out->usable = ok;
     return out;
@@ -177,6 +179,7 @@ bool walk(const Tables& t, int table, const uint8_t* p, const uint8_t* end, Scan
             if (v > 0x7fffffffu) return false;  // negative or truncated enum: protobuf decides
             s.out->type = static_cast<int32_t>(v);
             break;
+          case kFinal: s.out->final = v != 0; break;  // protobuf reads any non-zero varint as true
           default: break;
         }
         break;
@@ -212,6 +215,7 @@ bool walk(const Tables& t, int table, const uint8_t* p, const uint8_t* end, Scan
           case kCategory: s.out->data_category = sv; break;
           case kDecision: s.out->policy_decision = sv; break;
           case kSealed: s.out->sealed = true; break;
+          case kFlowId: s.out->flow_id = sv; break;
           default: break;
         }
         break;
@@ -292,6 +296,8 @@ RecordFacts factsOf(const evidence::v1::EvidenceRecord& r) {
     f.data_category = r.flow().data_category();
     f.policy_decision = r.flow().policy_decision();
     f.sealed = r.flow().sealed_digests_size() > 0;
+    f.final = r.flow().final();
+    f.flow_id = r.flow().flow_id();
   }
   return f;
 }

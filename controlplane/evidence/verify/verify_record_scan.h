@@ -25,8 +25,9 @@ struct RecordFacts {
   int32_t type = 0;   // v1::RecordType value (proto3 enums are open)
   uint32_t body = 0;  // field number of the oneof body that is set, 0 = none
   bool sealed = false;  // a FLOW body with at least one sealed_digests entry
+  bool final = false;   // a FLOW body with final set: the flow's last record
   std::string_view origin, tenant;
-  std::string_view dst_country, data_category, policy_decision;  // FLOW bodies only
+  std::string_view dst_country, data_category, policy_decision, flow_id;  // FLOW bodies only
 };
 
 // True, with `out` filled, if the bytes are certainly a valid format-1 record with

@@ -44,6 +44,7 @@ struct Labels {
   const char* cited; const char* index; const char* type; const char* summary;
   const char* proof_hash; const char* files; const char* path; const char* anomalies;
   const char* records; const char* custody; const char* custody_text; const char* none;
+  const char* flows; const char* flows_ended; const char* flows_open;
 };
 
 constexpr Labels kZh = {
@@ -56,7 +57,8 @@ constexpr Labels kZh = {
     "步骤", "检查项", "位置", "说明",
     "引用记录", "序号", "类型", "摘要",
     "证明文件 SHA-256", "文件清单", "路径", "异常与告警",
-    "记录数", "提取笔录", "本报告由离线核验程序根据监管方信任锚生成；信任锚来自监管方备案文件，不取自存证包。", "无"};
+    "记录数", "提取笔录", "本报告由离线核验程序根据监管方信任锚生成；信任锚来自监管方备案文件，不取自存证包。", "无",
+    "数据流", "已结束（有结束记录）", "未结束（包内无结束记录）"};
 
 constexpr Labels kEn = {
     "en", "Cross-border evidence bundle verification report", "Verdict", "Identity",
@@ -69,7 +71,8 @@ constexpr Labels kEn = {
     "Step", "Check", "Location", "Detail",
     "Cited records", "Index", "Type", "Summary",
     "Proof file SHA-256", "Files", "Path", "Anomalies and alarms",
-    "Records", "Extraction record", "Generated offline from the regulator's trust anchors; no trust anchor was taken from the bundle.", "none"};
+    "Records", "Extraction record", "Generated offline from the regulator's trust anchors; no trust anchor was taken from the bundle.", "none",
+    "Flows", "ended (final record)", "open (no final record in the bundle)"};
 
 std::string statusName(v1::Status s, Lang lang) {
   bool zh = lang == Lang::kZh;
@@ -132,6 +135,7 @@ std::string renderReport(const v1::Result& r, Lang lang) {
   row(o, {L.hash, esc(id.hash())});
   row(o, {L.range, absl::StrCat("[", id.range_from(), ", ", id.range_to(), ")")});
   row(o, {L.records, absl::StrCat(r.records())});
+  row(o, {L.flows, absl::StrCat(r.flows(), " ", L.flows_ended, "<br>", r.flows_open(), " ", L.flows_open)});
   row(o, {L.created, esc(id.created_at())});
   row(o, {L.generator, esc(id.generator())});
   row(o, {L.cert_subject, esc(id.cert_subject().empty() ? L.none : id.cert_subject())});

@@ -12,6 +12,7 @@
 #include <system_error>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include <google/protobuf/util/json_util.h>
 #include <openssl/evp.h>
@@ -75,6 +76,64 @@ class KeyCounts {
   uint64_t* last_ = nullptr;
 };
 
+// Flows of a range of FLOW records, matched by flow_id (record.proto field 29: a
+// flow's last record has final set). A flow is counted once: ended if a final record
+// names it, open if only non-final records do (still open at export). Ranges merge in
+// record order (Run::flush) with the same result as one pass over all records.
+class FlowTally {
+ public:
+  // Only for a range that holds every record (the in-order pass): nothing earlier for
+  // its final records to close, so they are not kept.
+  void keepFinals(bool keep) { keep_finals_ = keep; }
+  // `stable`: flow_id points into the bundle (it outlives the run); otherwise it is
+  // copied when kept.
+  void add(std::string_view flow_id, bool final, bool stable) {
+    if (flow_id.empty()) return;  // no id: cannot be matched to its flow
+    const Key k{flow_id, std::hash<std::string_view>()(flow_id)};
+    if (!final) {
+      if (!open_.contains(k)) open_.insert(Key{keep(flow_id), k.h});
+      return;
+    }
+    ++ended_;
+    if (auto it = open_.find(k); it != open_.end()) open_.erase(it);
+    // A final record also closes the flow in earlier ranges (merge()).
+    if (keep_finals_) finals_.push_back(Key{stable ? flow_id : keep(flow_id), k.h});
+  }
+  // Appends `later` (the next range in record order) to this one.
+  void merge(FlowTally&& later) {
+    ended_ += later.ended_;
+    if (!open_.empty()) {
+      for (const Key& k : later.finals_) {
+        if (auto it = open_.find(k); it != open_.end()) open_.erase(it);
+      }
+    }
+    for (const Key& k : later.open_) open_.insert(k);
+    // Moving a deque keeps its elements in place, so views into them stay valid.
+    adopted_.push_back(std::move(later.owned_));
+    for (auto& d : later.adopted_) adopted_.push_back(std::move(d));
+  }
+  uint64_t ended() const { return ended_; }
+  uint64_t open() const { return open_.size(); }
+
+ private:
+  struct Key {
+    std::string_view id;
+    size_t h;  // computed once, on the core that read the record
+    bool operator==(const Key& o) const { return id == o.id; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const { return k.h; }
+  };
+  std::string_view keep(std::string_view id) { return owned_.emplace_back(id); }
+
+  bool keep_finals_ = true;
+  uint64_t ended_ = 0;
+  std::unordered_set<Key, KeyHash> open_;
+  std::vector<Key> finals_;         // in record order
+  std::deque<std::string> owned_;   // ids of parsed records (their bytes die with them)
+  std::vector<std::deque<std::string>> adopted_;  // owned_ of merged ranges
+};
+
 // What one record pass over a range of records produced, kept apart so that
 // ranges checked on different cores merge in record order afterwards.
 struct RangeOut {
@@ -92,6 +151,7 @@ struct RangeOut {
   uint64_t anchors_ok = 0, late = 0, first_late = 0;
   int32_t last_type = -1;
   uint64_t* last_type_count = nullptr;
+  FlowTally flows;
 };
 
 constexpr int kMaxAnomalies = 1000;
@@ -181,7 +241,8 @@ class Run {
   void finishSm3();
   void checkAnchor(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
   void checkLate(uint64_t index, int64_t observed_unix_nanos, RangeOut& out) const;
-  static void tallyFacts(const RecordFacts& f, RangeOut& out);
+  // `stable`: f's views point into the bundle, not into a parsed record.
+  static void tallyFacts(const RecordFacts& f, bool stable, RangeOut& out);
   static void tallyAnomaly(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out);
   void tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const;
   void flush(RangeOut& out);
@@ -216,6 +277,7 @@ class Run {
   std::map<std::string, Digests> digests_;  // same keys as files_
   std::map<uint64_t, int64_t> gen_time_;  // checkpoint size -> verified TSA genTime (unix s)
   uint64_t anchors_ok_ = 0, late_records_ = 0, first_late_ = 0;
+  FlowTally flows_;  // every range flushed so far
   uint64_t time_back_ = 0, first_back_ = 0;  // records observed before an earlier one (beyond the tolerance)
   // Where step 8 must look: records that commit to envelopes (step 5 lists them).
   std::vector<uint64_t> sealed_;  // positions in records_
@@ -648,6 +710,7 @@ void Run::stepRecords() {
     int64_t last_time = INT64_MIN;
     uint64_t time_back = 0, first_back = 0;  // appliance clock going backwards (a warning)
     RangeOut out;
+    out.flows.keepFinals(false);  // one range for every record
     records_.reserve(frames->size());
     for (uint64_t i = 0; i < frames->size(); ++i) {
       const uint64_t index = from + i;
@@ -727,6 +790,8 @@ void Run::stepRecords() {
     unverifiable = true;
   }
   res_.set_records(n_frames);
+  res_.set_flows(flows_.ended());
+  res_.set_flows_open(flows_.open());
   records_ok_ = ok;
   if (ok && !unverifiable) {
     add(5, "records.root", v1::PASS, path,
@@ -734,7 +799,7 @@ void Run::stepRecords() {
   }
 }
 
-void Run::tallyFacts(const RecordFacts& f, RangeOut& out) {
+void Run::tallyFacts(const RecordFacts& f, bool stable, RangeOut& out) {
   if (f.type != out.last_type) {
     out.last_type = f.type;
     out.last_type_count = &out.types[f.type];  // std::map nodes do not move
@@ -745,6 +810,7 @@ void Run::tallyFacts(const RecordFacts& f, RangeOut& out) {
     out.counts[1].add(f.dst_country);
     out.counts[2].add(f.data_category);
     out.counts[3].add(f.policy_decision);
+    out.flows.add(f.flow_id, f.final, stable);
   }
 }
 
@@ -764,7 +830,7 @@ void Run::tallyAnomaly(uint64_t index, const evidence::v1::EvidenceRecord& r, Ra
 // Per-record semantic bookkeeping of step 5/6 for one parsed, checked record (the
 // in-order pass).
 void Run::tally(uint64_t index, const evidence::v1::EvidenceRecord& r, RangeOut& out) const {
-  tallyFacts(factsOf(r), out);
+  tallyFacts(factsOf(r), false, out);
   checkAnchor(index, r, out);
   checkLate(index, r.observed_unix_nanos(), out);
   tallyAnomaly(index, r, out);
@@ -784,6 +850,7 @@ void Run::flush(RangeOut& out) {
     for (const auto& [k, v] : out.counts[d].map()) counts_[{kCountDims[d + 1], k}] += v;
   }
   anchors_ok_ += out.anchors_ok;
+  flows_.merge(std::move(out.flows));
   if (out.late > 0 && late_records_ == 0) first_late_ = out.first_late;
   late_records_ += out.late;
   out = RangeOut();
@@ -862,12 +929,12 @@ void Run::fastChunk(Chunk& c) {
     const uint64_t index = from + i;
     RecordFacts f;
     if (scanRecordFast(p, index, origin, &f) && !needsFullRecord(f)) {
-      tallyFacts(f, c.out);
+      tallyFacts(f, true, c.out);
     } else {
       auto rec = parseRecord(p, RecordExpectation{index, origin});
       if (!rec.ok()) return;
       f = factsOf(*rec);
-      tallyFacts(f, c.out);  // f's views point into rec
+      tallyFacts(f, false, c.out);  // f's views point into rec
       tallyAnomaly(index, *rec, c.out);
       if (rec->has_anchor()) c.anchors.push_back(i);
     }
@@ -1091,6 +1158,8 @@ void Run::finishSm3() {
   res_.clear_cited();
   res_.clear_anomalies();
   res_.set_records(0);
+  res_.set_flows(0);
+  res_.set_flows_open(0);
   counts_.clear();
   for (const auto& c : kept.checks()) *res_.add_checks() = c;
   for (const auto& path : bad) add(2, "manifest.file", v1::FAIL, path, "SM3 differs from MANIFEST.json");
@@ -1183,6 +1252,10 @@ std::string summaryText(const v1::Result& r) {
                     c.detail(), "\n");
   }
   absl::StrAppend(&o, r.verdict(), " (", r.records(), " records, ", r.checkpoints_size(), " checkpoints)\n");
+  if (r.flows() > 0 || r.flows_open() > 0) {
+    absl::StrAppend(&o, "flows: ", r.flows(), " ended (final record), ", r.flows_open(),
+                    " open (FLOW records but no final record in the bundle)\n");
+  }
   return o;
 }
 
