@@ -1,3 +1,4 @@
+#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -140,6 +141,58 @@ TEST(Counters, ConcurrentWorkerAndControlMerge) {
   const TallyKey agg = key(1, 1, 0).aggregate();
   EXPECT_EQ(store.totals(agg).records, kN);
   EXPECT_LT(std::abs(static_cast<double>(store.count(agg.counter)) - kN) / kN, 0.03);
+}
+
+// Mid-flow feeds (issue 5): the worker knows a feed is in the store's counts once the
+// store acknowledges a feed sequence at least that high.
+TEST(Counters, MergeAcknowledgesTheFeedSequenceItRead) {
+  CounterStore store({.capacity = 64});
+  CounterShard shard(64);
+  EXPECT_EQ(shard.seq(), 0u);
+  EXPECT_EQ(shard.mergedSeq(), 0u);
+  const uint64_t h[2] = {keyedHash(3, 0), keyedHash(3, 1)};
+  shard.update(key(1, 1, countryCode('S', 'G')), std::span(h, 1), 1, 10, 0);
+  const uint64_t fed = shard.seq();
+  EXPECT_EQ(fed, 1u) << "one feed, one step (the aggregate row is part of it)";
+  EXPECT_LT(shard.mergedSeq(), fed) << "not merged yet";
+  store.merge(0, shard);
+  EXPECT_EQ(shard.mergedSeq(), fed);
+  EXPECT_EQ(store.count(key(1, 1, 0).counter), 1u);
+  shard.update(key(1, 1, countryCode('S', 'G')), std::span(h + 1, 1), 1, 10, 1);
+  EXPECT_EQ(shard.seq(), fed + 1);
+  EXPECT_EQ(shard.mergedSeq(), fed) << "the second feed waits for the next merge";
+  store.merge(0, shard);
+  EXPECT_EQ(shard.mergedSeq(), fed + 1);
+  EXPECT_EQ(store.count(key(1, 1, 0).counter), 2u);
+  // A shard id the store does not take is not acknowledged.
+  CounterShard other(64);
+  other.update(key(1, 1, 0).aggregate(), std::span(h, 1), 1, 1, 1);
+  store.merge(999, other);
+  EXPECT_EQ(other.mergedSeq(), 0u);
+}
+
+TEST(Counters, AcknowledgedFeedsAreInTheStoreWhileTheWorkerWrites) {
+  CounterStore store({.capacity = 64});
+  CounterShard shard(64);
+  constexpr uint64_t kN = 100000;
+  std::atomic<bool> done{false};
+  std::thread worker([&] {
+    for (uint64_t i = 0; i < kN; ++i) {
+      const uint64_t h = keyedHash(22, i);
+      shard.update(key(2, 1, countryCode('U', 'S')), std::span(&h, 1), 1, 100, 0);  // feed i+1: i+1 records
+    }
+    done = true;
+  });
+  const TallyKey agg = key(2, 1, 0).aggregate();
+  do {
+    store.merge(0, shard);
+    const uint64_t acked = shard.mergedSeq();
+    EXPECT_GE(store.totals(agg).records, acked) << "acknowledged feeds must be in the store";
+  } while (!done);
+  worker.join();
+  store.merge(0, shard);
+  EXPECT_EQ(shard.mergedSeq(), kN);
+  EXPECT_EQ(store.totals(agg).records, kN);
 }
 
 CounterStoreOptions withThresholds(const std::string& path) {

@@ -269,19 +269,46 @@ TEST_F(PolicyTest, NoHeapAllocationPerPacketOrAtFlowEnd) {
     session(w, upload);
     policy_->onFlowEnd(w.v, nullptr);
   }
+  // A long upload whose identifiers reach the counters mid-flow (a feed per segment),
+  // with the store merging half way (the control thread's work, not counted).
+  const std::string bulk = post("upload.example.invalid", waybills(20000, 300));
+  auto longUpload = [&](Flow& h) {
+    h.send(*policy_, 0, "", 1000);
+    h.send(*policy_, 1, "", 2000);
+    h.send(*policy_, 0, "", 3000);
+    h.classifyHttp();
+    for (size_t off = 0; off < bulk.size(); off += 1448) {
+      if (off == 1448 * 10) {
+        const bool armed = g_armed.exchange(false);
+        store_->merge(0, shard_);
+        g_armed = armed;
+      }
+      h.send(*policy_, 0, std::string_view(bulk).substr(off, 1448), 4000 + off);
+    }
+  };
+  {
+    Flow w(kExpress, 0xC00002C8, 42012, 12);
+    longUpload(w);
+    policy_->onFlowEnd(w.v, nullptr);
+  }
   FixedFields log;
   Flow f(kRetail, kProhibited, 42010, 10);
   Flow g(kExpress, kLogistics, 42011, 11);
+  Flow h(kExpress, 0xC00002C8, 42013, 13);  // 192.0.2.200: GEN-03 counts the consignees
+  const uint64_t feeds_before = policy_->dataplaneStats().feeds;
   g_news = 0;
   g_armed = true;
   session(f, kMarked);
   session(g, upload);
+  longUpload(h);
   policy_->onFlowEnd(f.v, &log);
   policy_->onFlowEnd(g.v, &log);
+  policy_->onFlowEnd(h.v, &log);
   g_armed = false;
   EXPECT_EQ(g_news.load(), 0u) << "operator new calls while the policy ran";
   EXPECT_GE(policy_->dataplaneStats().events, 3u);
-  EXPECT_EQ(samples_.size(), 3u);  // one FlowSample per finished flow
+  EXPECT_GT(policy_->dataplaneStats().feeds, feeds_before + 10) << "the long upload fed the counters mid-flow";
+  EXPECT_EQ(samples_.size(), 5u);  // one FlowSample per finished flow
 }
 
 }  // namespace

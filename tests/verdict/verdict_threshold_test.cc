@@ -12,7 +12,10 @@
 //
 // The decision rule replicated here (docs/enforcement.md): a flow is judged by the
 // CounterStore's HLL estimate before it (raw, not a bound) plus the flow's own
-// identifiers, all counted as new (an upper bound for the flow).
+// identifiers the store does not count yet, all counted as new (an upper bound for the
+// flow). The policy feeds them to the shard mid-flow, but the store merges only between
+// flows here, so that is all 16 of each flow: the prediction is the same as when they
+// reached the shard only at flow end (verdict_midflow_test covers merges mid-flow).
 #include <gtest/gtest.h>
 
 #include <string>
