@@ -46,13 +46,16 @@ constexpr char kUsage[] =
 constexpr char kInitHelp[] =
     "usage: xborder-evidence init --log DIR [--origin ORIGIN] [--hash sha256|sm3]\n"
     "                             [--sign ed25519|ed25519+sm2] [--org NAME] [--serial SERIAL]\n"
-    "                             [--regulator-key PUB.pem]\n"
+    "                             [--regulator-key PUB.pem] [--segment-bytes N]\n"
     "Creates the log directory, its Ed25519 (and SM2) note keys (0600), a self-signed\n"
     "certificate and a CSR for the zone's CA under DIR/keys/. ORIGIN defaults to\n"
     "xborder.local/<hostname>; the hash is fixed for the life of the log.\n"
     "--regulator-key is the regulator's public key that payload snippets are sealed to:\n"
     "X25519 (HPKE envelopes), or SM2 (GM envelopes; needs --hash sm3 or --sign ed25519+sm2).\n"
-    "It is copied to DIR/keys/regulator.pub.pem.\n";
+    "It is copied to DIR/keys/regulator.pub.pem.\n"
+    "--segment-bytes sets the size of each preallocated segment file (default 64 MiB,\n"
+    "a multiple of 8, at least 4096; fixed for the life of the log). Small segments are\n"
+    "for tests that fill a small disk.\n";
 constexpr char kAppendHelp[] =
     "usage: xborder-evidence append --log DIR < records.jsonl\n"
     "Reads one EvidenceRecord per line (protobuf JSON mapping, e.g.\n"
@@ -137,6 +140,11 @@ int cmdInit(const Args& a) {
   o.dir = *dir;
   o.origin = origin;
   o.hash = *alg;
+  if (auto v = a.get("--segment-bytes")) {
+    auto n = bundle::parseDecimal(*v);
+    if (!n.ok()) return fail("init: --segment-bytes takes a number of bytes", 2);
+    o.segment_bytes = *n;  // Log::create checks the range
+  }
   auto log = Log::create(o);
   if (!log.ok()) return failStatus(log.status());
   std::filesystem::create_directories(*dir + "/keys");
@@ -466,7 +474,8 @@ int run(int argc, char** argv) {
     int (*fn)(const Args&);
   };
   static const std::map<std::string, Spec> kCommands = {
-      {"init", {kInitHelp, {"--log", "--origin", "--hash", "--sign", "--org", "--serial", "--regulator-key"}, cmdInit}},
+      {"init", {kInitHelp, {"--log", "--origin", "--hash", "--sign", "--org", "--serial", "--regulator-key", "--segment-bytes"},
+        cmdInit}},
       {"append", {kAppendHelp, {"--log"}, cmdAppend}},
       {"checkpoint", {kCheckpointHelp, {"--log", "--tsa-url", "--tsa-reply-cmd", "--tsa-roots"}, cmdCheckpoint}},
       {"export",
