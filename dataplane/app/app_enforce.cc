@@ -14,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "controlplane/evidence/crypto/signed_note.h"
+#include "controlplane/evidence/store/store_checkpoint.h"
 #include "controlplane/evidence/tools/tools_log_dir.h"
 #include "dataplane/anomaly/anomaly_monitor.h"
 #include "dataplane/anomaly/anomaly_samples.h"
@@ -32,8 +33,8 @@ namespace ev = xborder::evidence;
 constexpr const char* kSoftwareVersion = "xborder-dataplane 0.1.0";
 constexpr auto kSwitchTimeout = std::chrono::seconds(5);
 constexpr auto kGraceTimeout = std::chrono::seconds(1);
-// Disk full: retry the evidence log this often, once this much space is free (two of
-// the store's default 64 MiB segments).
+// Disk full: retry the evidence log this often, once two of its segments fit (the
+// default when the LOG file does not say: two of the store's default 64 MiB segments).
 constexpr auto kResumeEvery = std::chrono::seconds(5);
 constexpr uint64_t kResumeFreeBytes = uint64_t{128} << 20;
 
@@ -117,6 +118,8 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   uint64_t merges = 0, crossings = 0, alerts = 0, alerts_lost = 0;
   uint64_t checkpoints = 0, checkpoint_errors = 0, snapshot_errors = 0;
   std::atomic<uint64_t> log_reopens{0};
+  uint64_t resume_free_bytes = kResumeFreeBytes;
+  bool down_reported = false;  // the writer's stop was logged (once per episode)
   Clock::time_point next_merge, next_checkpoint, next_resume;
   bool started = false, stopped = false;
 
@@ -159,7 +162,29 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   // The log stopped intake (disk full): once space is back, the writer closes and
   // reopens it on its own thread, then records what was lost meanwhile (GAP records).
   void maybeResume(Clock::time_point now) {
-    if (sink->writerHealthy() || now < next_resume) return;
+    if (sink->writerHealthy()) {
+      down_reported = false;
+      return;
+    }
+    if (!down_reported) {
+      // The store logs its own stop; this line says what the appliance does meanwhile.
+      down_reported = true;
+      bool stopped_intake = false;
+      {
+        std::lock_guard lk(log_mu);
+        stopped_intake = log->state() == ev::LogState::kIntakeStopped;
+      }
+      const std::string then =
+          stopped_intake ? absl::StrCat("retrying every ", kResumeEvery.count(), " s once ", resume_free_bytes,
+                                        " bytes are free in ", cfg.evidence_log)
+                         : std::string("not retried (integrity alarm: see docs/evidence.md)");
+      std::fprintf(stderr, "xborder-dataplane: evidence writer stopped (%s): fail-%s: %s; %s\n",
+                   oneLine(std::string(sink->lastError().message())).c_str(), cfg.fail_closed ? "closed" : "open",
+                   cfg.fail_closed ? "flows whose verdict needs a record are blocked"
+                                   : "traffic is forwarded, lost records are counted (GAP records on resume)",
+                   then.c_str());
+    }
+    if (now < next_resume) return;
     next_resume = now + kResumeEvery;
     {
       std::lock_guard lk(log_mu);
@@ -167,7 +192,7 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
     }
     struct statvfs fs {};
     if (::statvfs(cfg.evidence_log.c_str(), &fs) != 0 ||
-        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < kResumeFreeBytes) {
+        static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < resume_free_bytes) {
       return;
     }
     sink->resumeLog([this]() -> ev::Log* {
@@ -245,6 +270,13 @@ absl::StatusOr<std::unique_ptr<Enforcement>> Enforcement::create(const AppConfig
         " (create it with xborder-evidence init --log ", e.evidence_log, ")"));
   }
   m.log = *std::move(log);
+  // Resume after a full disk once two of this log's segments fit: a fixed 128 MiB never
+  // frees up on a volume smaller than that, and logs made with small segments need less.
+  if (absl::StatusOr<std::string> text = ev::tools::readFile(e.evidence_log + "/LOG"); text.ok()) {
+    if (absl::StatusOr<ev::LogMeta> meta = ev::parseLogMeta(*text); meta.ok() && meta->segmentBytes > 0) {
+      m.resume_free_bytes = 2 * meta->segmentBytes;
+    }
+  }
   absl::StatusOr<std::vector<uint8_t>> key = loadHmacKey(e);
   if (!key.ok()) return key.status();
   m.hmac = *std::move(key);
