@@ -1,8 +1,18 @@
 // The Engine: decode -> flow table -> nDPI -> verdict -> flow log, one worker.
 // Per-packet loop over the burst (no prefetch: not yet shown to pay off).
+//
+// Known-flow fast path (processOne): a packet decodeFast reads (plain Ethernet/IP/TCP
+// or UDP, see parse_fast.h) is looked up first; when its flow is known, no longer
+// classifying and, with a policy, settled under the current epoch, it is counted and
+// judged in fastKnown() without decodePacket. It exists because the general decoder
+// cost more than the rest of a decided packet (docs/benchmarks/enforce.md). It may
+// never differ from the full path for such a packet: the same flow fields, TCP state,
+// verdict and engine counters (dp_engine_settled_test runs the corpus both ways). Any
+// other packet takes the full path, which reuses the lookup instead of hashing again.
 #include "dataplane/engine/engine.h"
 
 #include <array>
+#include <cassert>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -15,6 +25,7 @@
 #include "dataplane/flow/flow_table.h"
 #include "dataplane/flowlog/flow_record.h"
 #include "dataplane/parse/parse.h"
+#include "dataplane/parse/parse_fast.h"
 
 namespace xborder::dp {
 namespace {
@@ -109,6 +120,15 @@ class RecordFields final : public FlowLogFields {
   size_t len_ = 0;
 };
 
+// A flow lookup done by the fast path, handed to track() for the outer IP layer
+// (decodeFast accepted the packet, so decodePacket gives the same key).
+struct Lookup {
+  FlowKey key;
+  uint64_t hash;
+  uint32_t idx;  // kNoFlow: not in the table
+  bool src_is_lo;
+};
+
 class EngineImpl final : public Engine {
  public:
   EngineImpl(const EngineConfig& config, FlowLogSink* sink) : config_(config), sink_(sink) {
@@ -141,6 +161,9 @@ class EngineImpl final : public Engine {
         return false;
       }
     }
+    // With a policy, only settled flows can skip it: without the marks (settle_flows
+    // off) every packet goes to the policy, so the fast path would never apply.
+    fast_path_ = config_.fast_path && config_.stages != Stages::kForward && (!judging_ || settled_);
     return ndpi_.init(pool, pool, error);
   }
 
@@ -218,7 +241,9 @@ class EngineImpl final : public Engine {
     }
   }
   Verdict processOne(const PacketIn& p) noexcept;
-  Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner) noexcept;
+  bool fastKnown(const PacketIn& p, const FastPacket& f, const Lookup& l, Verdict* v) noexcept;
+  Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner,
+                const Lookup* hint) noexcept;
   void endFlow(FlowEntry* e, EndReason r) noexcept;
   void fillView(const FlowEntry& e, uint32_t idx, FlowView* v) noexcept;
   Verdict judge(FlowEntry& e, uint32_t idx, uint32_t dir, const PacketIn& p,
@@ -261,6 +286,7 @@ class EngineImpl final : public Engine {
   RecordFields record_fields_;
   RelaxedCounter settled_packets_;  // packets of settled flows (policy call skipped)
   RelaxedCounter settled_flows_;
+  RelaxedCounter fast_packets_;  // packets handled by fastKnown (decodePacket skipped)
   // Per flow slot: (tag << 1) | drops, 0 = not settled. A mark counts only while its tag
   // is the current one, so an epoch change unsettles every flow without a sweep.
   static constexpr uint8_t kMaxTag = 127;
@@ -268,6 +294,7 @@ class EngineImpl final : public Engine {
   uint64_t epoch_ = 0;
   uint8_t tag_ = 1;
   bool judging_ = false;
+  bool fast_path_ = false;
 };
 
 Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
@@ -276,6 +303,21 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
   rx_bytes_[side].add(p.wirelen);
   if (config_.stages == Stages::kForward) {
     return Verdict::kForward;  // benchmark stage (a): no decode
+  }
+  Lookup lookup;
+  const Lookup* hint = nullptr;
+  if (fast_path_) {
+    FastPacket f;
+    if (decodeFast(p.data, p.caplen, &f)) {
+      lookup.key = makeFlowKey(f, &lookup.src_is_lo);
+      lookup.hash = hashFlowKey(lookup.key);
+      lookup.idx = table_.find(lookup.key, lookup.hash);
+      Verdict v;
+      if (lookup.idx != kNoFlow && fastKnown(p, f, lookup, &v)) {
+        return v;
+      }
+      hint = &lookup;
+    }
   }
   PacketMeta& m = meta_;
   const Reason r = decodePacket(p.data, p.caplen, p.wirelen, decode_, &m);
@@ -294,16 +336,54 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
     non_ip_.add();
     return Verdict::kForward;
   }
-  Verdict v = track(p, m, m.outer, false);
+  Verdict v = track(p, m, m.outer, false, hint);
   if (m.ip_layers == 2 && v == Verdict::kForward) {
     tunnel_packets_[static_cast<uint32_t>(m.tunnel)].add();
-    v = track(p, m, m.inner, true);
+    v = track(p, m, m.inner, true, nullptr);
   }
   return v;
 }
 
+// What track() does for a packet of a known, classified (and, with a policy, settled)
+// flow, and nothing else: the flow's counters and TCP state, the settled verdict.
+// Returns false, having changed nothing, when the flow needs the full path.
+inline bool EngineImpl::fastKnown(const PacketIn& p, const FastPacket& f, const Lookup& l,
+                                  Verdict* v) noexcept {
+  FlowEntry& e = table_.at(l.idx);
+  if (e.classify == ClassifyState::kPending) {
+    return false;  // nDPI still wants its packets
+  }
+  uint8_t mark = 0;
+  if (judging_) {
+    mark = settled_[l.idx];
+    if ((mark >> 1) != tag_) {
+      return false;  // the policy still judges this flow
+    }
+  }
+  fast_packets_.add();
+  const uint32_t dir = l.src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
+  e.pkts[dir]++;
+  e.bytes[dir] += p.caplen;
+  if (p.ts_ns > e.last_ns) {
+    e.last_ns = p.ts_ns;
+  }
+  if (f.proto == kIpProtoTcp && updateTcp(&e, dir, f.tcp_flags)) {
+    flows_closed_tcp_.add();
+    table_.reschedule(l.idx);
+  }
+  *v = Verdict::kForward;
+  if (judging_) {
+    settled_packets_.add();
+    if ((mark & 1u) != 0) {
+      policy_drops_.add();
+      *v = Verdict::kDrop;
+    }
+  }
+  return true;
+}
+
 Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer& L,
-                          bool inner) noexcept {
+                          bool inner, const Lookup* hint) noexcept {
   if (L.truncated) {
     truncated_.add();
   }
@@ -343,9 +423,23 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
     return Verdict::kForward;
   }
   bool src_is_lo = false;
-  const FlowKey key = makeFlowKey(L, m.vlan_id, &src_is_lo);
-  const uint64_t h = hashFlowKey(key);
-  uint32_t idx = table_.find(key, h);
+  FlowKey key;
+  uint64_t h;
+  uint32_t idx;
+  if (hint != nullptr) {  // the fast path's lookup of this very key (see processOne)
+    key = hint->key;
+    h = hint->hash;
+    idx = hint->idx;
+    src_is_lo = hint->src_is_lo;
+#ifndef NDEBUG
+    bool lo_check = false;
+    assert(makeFlowKey(L, m.vlan_id, &lo_check) == key && lo_check == src_is_lo);
+#endif
+  } else {
+    key = makeFlowKey(L, m.vlan_id, &src_is_lo);
+    h = hashFlowKey(key);
+    idx = table_.find(key, h);
+  }
   if (idx == kNoFlow) {
     if (table_.full()) {
       table_full_.add();
@@ -573,6 +667,7 @@ void EngineImpl::visitCounters(CounterVisitor& v) const {
   v.counter("xborder_policy_blocked_flows_total", "worker", wl, policy_blocks_.get());
   v.counter("xborder_policy_settled_flows_total", "worker", wl, settled_flows_.get());
   v.counter("xborder_policy_settled_packets_total", "worker", wl, settled_packets_.get());
+  v.counter("xborder_fast_path_packets_total", "worker", wl, fast_packets_.get());
   v.counter("xborder_ndpi_detections_total", "worker", wl, ndpi_.detections());
   v.counter("xborder_ndpi_giveups_total", "worker", wl, ndpi_.giveups());
   v.counter("xborder_ndpi_packets_total", "worker", wl, ndpi_.packetsFed());

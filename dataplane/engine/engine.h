@@ -78,6 +78,11 @@ struct EngineConfig {
   // drop/forward only) until the policy's epoch() changes. false = call the policy on
   // every packet (benchmarks compare both; results are the same).
   bool settle_flows = true;
+  // Known-flow fast path (engine.cc, dataplane/parse/parse_fast.h): a plain
+  // Ethernet/IP/TCP-or-UDP packet of a known flow that needs neither nDPI nor the
+  // policy (no policy, or settled) is counted without the general decoder. false =
+  // every packet takes the general decoder (tests compare both; results are the same).
+  bool fast_path = true;
 };
 
 // Receives each finished flow as one JSON line (Suricata EVE "flow" field names,

@@ -382,7 +382,7 @@ Tunnel findTunnel(const uint8_t* d, const IpLayer& L, PacketMeta* m, uint32_t* l
     }
     return Tunnel::kNone;  // ERSPAN, WCCP, ...: outer flow only
   }
-  if (L.proto != kIpProtoUdp || !L.has_l4) {
+  if (L.proto != kIpProtoUdp || !L.has_l4 || !udpMayCarryTunnel(L.sport, L.dport)) {
     return Tunnel::kNone;
   }
   if (L.dport == kVxlanPort) {

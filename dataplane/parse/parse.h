@@ -21,6 +21,13 @@ inline constexpr uint16_t kVxlanPort = 4789;
 inline constexpr uint16_t kGtpUPort = 2152;
 inline constexpr uint16_t kCapwapDataPort = 5247;
 
+// UDP ports at which decodePacket looks inside for a tunnel: VXLAN by destination port,
+// GTP-U and CAPWAP data by either. The one list, shared with decodeFast.
+inline constexpr bool udpMayCarryTunnel(uint16_t sport, uint16_t dport) noexcept {
+  return dport == kVxlanPort || sport == kGtpUPort || dport == kGtpUPort ||
+         sport == kCapwapDataPort || dport == kCapwapDataPort;
+}
+
 // Decodes data[0, caplen). wirelen > caplen tells the decoder the frame was cut
 // (snaplen or first mbuf segment), which is not a malformation. Returns
 // meta->reason (Reason::kNone when the packet can be tracked).

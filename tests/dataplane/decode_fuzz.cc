@@ -1,11 +1,14 @@
 // libFuzzer target for the packet decoder: any bytes, as a whole frame and as a
 // frame cut by the capture. Checks the decoder's own invariants on top of the
-// sanitizers' memory checks.
+// sanitizers' memory checks, and that the fast decoder (parse_fast.h) never accepts a
+// frame the general decoder reads differently.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "dataplane/parse/parse.h"
+#include "tests/dataplane/parse_fast_check.h"
 
 namespace {
 
@@ -39,5 +42,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   run(buf.data(), size, static_cast<uint32_t>(size), true);
   run(buf.data(), size, static_cast<uint32_t>(size) + 1500, true);
   run(buf.data(), size, static_cast<uint32_t>(size), false);
+  bool accepted = false;
+  std::string why;
+  if (!xborder::dp::test::fastAgreesWithDecoder(buf.data(), static_cast<uint32_t>(size), &accepted, &why)) {
+    __builtin_trap();
+  }
   return 0;
 }
