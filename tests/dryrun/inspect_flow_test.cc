@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <set>
 #include <string>
+#include <vector>
 
 namespace xborder::dp {
 namespace {
@@ -144,6 +147,62 @@ TEST(FlowInspector, HttpPathTypeAndRecords) {
   EXPECT_EQ(fi->at(s).contentTypeView(), "text/csv");
   EXPECT_EQ(fi->at(s).records(), 2u);
   EXPECT_EQ(mobiles(*fi, s), 2u);
+}
+
+// Valid 18-digit resident IDs (ISO 7064 MOD 11-2 check character), distinct per i < 1000.
+std::string residentId(unsigned i) {
+  char body[18];
+  std::snprintf(body, sizeof body, "320501198%01u%02u%02u%03u", i % 10, 1 + i % 12, 1 + i % 28, i % 1000);
+  static constexpr int kW[] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+  int sum = 0;
+  for (int k = 0; k < 17; ++k) sum += (body[k] - '0') * kW[k];
+  return std::string(body, 17) + "10X98765432"[sum % 11];
+}
+
+struct RecordingSink : KeyHashSink {
+  std::vector<std::pair<uint32_t, rules::detectors::KeyHash>> got;
+  void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept override {
+    for (const auto& h : hashes) got.emplace_back(owner, h);
+  }
+};
+
+// With a sink, every identifier's keyed hash is handed over (the scanner itself keeps
+// only kMaxKeyHashes a direction), and the scan result is emptied after each hand-over.
+TEST(FlowInspector, KeyHashSinkReceivesEveryIdentifier) {
+  auto fi = makeInspector();
+  RecordingSink sink;
+  fi->setKeyHashSink(&sink);
+  const uint32_t s = fi->acquire();
+  fi->at(s).owner = 77;
+  constexpr unsigned kIds = 300;
+  std::string body;
+  std::set<uint64_t> want;
+  for (unsigned i = 0; i < kIds; ++i) {
+    const std::string id = residentId(i);
+    body += "{\"id_no\":\"" + id + "\",\"city\":\"Suzhou\"}\n";
+    want.insert(fi->mutableScanner().keyedHash(static_cast<uint8_t>(DetectorId::kCnResidentId), id.data(), id.size()));
+  }
+  ASSERT_EQ(want.size(), kIds);
+  uint32_t seq = 1;
+  for (size_t off = 0; off < body.size(); off += 1448) {
+    const std::string part = body.substr(off, 1448);
+    fi->feed(s, seg(part, seq));
+    seq += static_cast<uint32_t>(part.size());
+    EXPECT_TRUE(fi->at(s).dir[0].scan.result().hashes().empty()) << "hashes left in the result after a feed";
+  }
+  fi->finish(s);
+  const auto& r = fi->at(s).dir[0].scan.result();
+  EXPECT_EQ(r.hitsOf(DetectorId::kCnResidentId), kIds);
+  EXPECT_TRUE(r.hashes().empty());
+  EXPECT_EQ(r.keyHashesDropped, 0u);
+  std::set<uint64_t> seen;
+  for (const auto& [owner, h] : sink.got) {
+    EXPECT_EQ(owner, 77u);
+    EXPECT_EQ(h.detector, DetectorId::kCnResidentId);
+    seen.insert(h.hash);
+  }
+  EXPECT_EQ(sink.got.size(), kIds);
+  EXPECT_EQ(seen, want);
 }
 
 TEST(FlowInspector, FormBodiesArePercentDecoded) {
