@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e_enforce"))
 import e2e_tool  # noqa: E402
 
-SLACK_NS = 50_000_000  # the workers' clock is re-anchored to the wall clock every second
+SLACK_NS = 200_000_000  # the workers' clock is re-anchored to the wall clock every second; a loaded VM
 
 
 def posts_out(path):
