@@ -204,20 +204,26 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
         continue;
       }
       DiskLoss& d = workers_[p.worker]->disk;
+      // The span's ends, not the first and last seen: losses do not come in time order
+      // (a flow-end event carries its flow's last packet time, earlier than decisions
+      // made meanwhile), and the GAP must cover every one of them.
+      auto widen = [&d](int64_t from, int64_t to) {
+        d.fromNanos = d.count == 0 ? from : std::min(d.fromNanos, from);
+        d.toNanos = d.count == 0 ? to : std::max(d.toNanos, to);
+      };
       if (p.isGap) {  // a ring loss the log could not take either
         const auto& g = p.record.gap();
-        if (d.count == 0) d.fromNanos = g.from_unix_nanos();
+        widen(g.from_unix_nanos(), g.to_unix_nanos());
         d.first = std::min(d.first, g.first_seq());
         d.last = std::max(d.last, g.last_seq());
         d.count += g.lost_count();
         continue;
       }
       const uint64_t seq = p.seq;
-      if (d.count == 0) d.fromNanos = p.record.observed_unix_nanos();
+      widen(p.record.observed_unix_nanos(), p.record.observed_unix_nanos());
       d.first = std::min(d.first, seq);
       d.last = std::max(d.last, seq);
       ++d.count;
-      d.toNanos = p.record.observed_unix_nanos();
     }
     if (downSinceNanos_ == 0) downSinceNanos_ = nowNanos();
   }

@@ -241,6 +241,67 @@ TEST(EvidenceSink, FullDiskStopsIntakeAndCanRecordTurnsFalse) {
   std::filesystem::remove_all(dir);
 }
 
+// Losses while the log is down do not come in time order (a flow-end event carries its
+// flow's last packet time): the disk-full GAP written on resume spans all of them.
+TEST(EvidenceSink, DiskFullGapSpansEveryLossOutOfTimeOrder) {
+  const std::string dir = tempDir("fullspan");
+  FullDiskEnv env;
+  ev::LogOptions o;
+  o.dir = dir;
+  o.origin = "test.xborder/evsink";
+  o.segment_bytes = 8192;
+  o.min_free_bytes = 4096;
+  o.env = &env;
+  auto created = ev::Log::create(o);
+  ASSERT_TRUE(created.ok()) << created.status();
+  std::unique_ptr<ev::Log> log = std::move(*created);
+  EvidenceSink sink(log.get(), options(1, 256));
+  env.full = true;
+  for (int round = 0; round < 50 && sink.writerHealthy(); ++round) {
+    for (uint64_t i = 0; i < 20; ++i) sink.submit(0, event(0, 1000 + round * 20 + i));
+    sink.runOnce();
+  }
+  ASSERT_FALSE(sink.writerHealthy());
+  // Lost while down: a decision, then two events stamped earlier and one later.
+  for (const int64_t t : {500, 10, 20, 900}) {
+    EvidenceEvent e = event(0, 1);
+    e.decidedUnixNanos = 1'760'000'000'000'000'000 + t;
+    sink.submit(0, e);
+  }
+  sink.runOnce();
+  const uint64_t lost = sink.writerStats().lostDisk;
+  env.full = false;
+  sink.resumeLog([&]() -> ev::Log* {
+    log.reset();
+    auto reopened = ev::Log::open(o);
+    EXPECT_TRUE(reopened.ok()) << reopened.status();
+    if (!reopened.ok()) return nullptr;
+    log = std::move(*reopened);
+    return log.get();
+  });
+  sink.runOnce();
+  ASSERT_NE(log, nullptr);
+  ASSERT_TRUE(sink.writerHealthy());
+  bool found = false;
+  for (uint64_t i = 0; i < log->size(); ++i) {
+    auto bytes = log->readRecord(i);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    ev::v1::EvidenceRecord r;
+    ASSERT_TRUE(r.ParseFromString(*bytes));
+    if (r.type() != ev::v1::GAP || r.gap().source().rfind("disk-full worker=0", 0) != 0) continue;
+    found = true;
+    EXPECT_EQ(r.gap().lost_count(), lost);
+    // The earliest loss is the event stamped +10; the latest is one of the first batch
+    // (stamped +1000 and up), all later than +900.
+    EXPECT_EQ(r.gap().from_unix_nanos(), 1'760'000'000'000'000'010);
+    EXPECT_GE(r.gap().to_unix_nanos(), 1'760'000'000'000'001'000);
+    EXPECT_LE(r.gap().from_unix_nanos(), r.gap().to_unix_nanos());
+  }
+  EXPECT_TRUE(found) << "no disk-full GAP record";
+  log.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(SpscRing, FifoAndFull) {
   SpscRing<uint64_t> ring(4);
   for (uint64_t i = 0; i < 4; ++i) EXPECT_TRUE(ring.push(i));
