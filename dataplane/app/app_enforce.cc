@@ -118,6 +118,8 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   uint64_t merges = 0, crossings = 0, alerts = 0, alerts_lost = 0;
   uint64_t checkpoints = 0, checkpoint_errors = 0, snapshot_errors = 0;
   std::atomic<uint64_t> log_reopens{0};
+  // Losses (WriterStats) up to the last reopen: those are in GAP records.
+  std::atomic<uint64_t> gapped_lost_disk{0}, gapped_lost_control{0};
   uint64_t resume_free_bytes = kResumeFreeBytes;
   bool down_reported = false;  // the writer's stop was logged (once per episode)
   Clock::time_point next_merge, next_checkpoint, next_resume;
@@ -186,6 +188,11 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
     }
     if (now < next_resume) return;
     next_resume = now + kResumeEvery;
+    requestReopen();
+  }
+
+  // Asks the writer to reopen a log that stopped intake, if space is back.
+  void requestReopen() {
     {
       std::lock_guard lk(log_mu);
       if (log->state() != ev::LogState::kIntakeStopped) return;  // integrity alarm: operator's
@@ -203,6 +210,10 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
         if (l.ok()) {
           log = *std::move(l);
           log_reopens.fetch_add(1, std::memory_order_relaxed);
+          // The writer records everything lost so far as GAPs right after this returns.
+          const evidence_sink::WriterStats ws = sink->writerStats();
+          gapped_lost_disk.store(ws.lostDisk, std::memory_order_relaxed);
+          gapped_lost_control.store(ws.lostControl, std::memory_order_relaxed);
           std::fprintf(stderr, "xborder-dataplane: evidence log %s reopened after intake stopped\n",
                        cfg.evidence_log.c_str());
           return log.get();
@@ -505,7 +516,20 @@ void Enforcement::stop(std::string_view reason) {
   m.mergeCounters();  // the workers have flushed every flow: the last counts and samples
   m.sink->submitControl(evidence_sink::applianceRecord(ev::v1::ApplianceEvent::STOP, reason,
                                                        kSoftwareVersion, hostname()));
+  // A log that stopped intake: if space came back since the last try (every 5 s), reopen
+  // it now, so that what was lost is recorded (GAP) before the writer drains and exits;
+  // the writer's loss tally dies with the process.
+  if (!m.sink->writerHealthy()) m.requestReopen();
   m.sink->stop();
+  if (!m.sink->writerHealthy()) {
+    const evidence_sink::WriterStats s = m.sink->writerStats();
+    std::fprintf(stderr,
+                 "xborder-dataplane: evidence log %s still refused records at exit: %lu decision event(s) and "
+                 "%lu control record(s) lost since intake stopped are in no GAP record (counted only in the "
+                 "exit summary)\n",
+                 m.cfg.evidence_log.c_str(), s.lostDisk - m.gapped_lost_disk.load(std::memory_order_relaxed),
+                 s.lostControl - m.gapped_lost_control.load(std::memory_order_relaxed));
+  }
   m.checkpoint();  // every record is synced now: the checkpoint covers the whole run
   m.stopped = true;
 }
