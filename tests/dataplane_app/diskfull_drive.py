@@ -4,7 +4,7 @@ rx_pcap FIFO and steps through the full-disk sequence, watching the app's Promet
 counters (never fixed sleeps alone: every step waits on a condition, with a timeout).
 
 usage: diskfull_drive.py FIFO PROM_PORT FILLER OUT.json [--phase-flows K] [--max-fill-flows N]
-                         [--gap-ms MS] [--timeout S]
+                         [--gap-ms MS] [--timeout S] [--stop-after-free 1]
 
   fill   filed-tenant flows (T-E2E-FILED: a POST the filing FIL-E2E-0001 allows, so
          its decision needs a record) one every MS ms until xborder_evidence_writer_healthy
@@ -15,7 +15,9 @@ usage: diskfull_drive.py FIFO PROM_PORT FILLER OUT.json [--phase-flows K] [--max
   free   delete FILLER and wait for xborder_evidence_log_reopens_total >= 1 and a
          healthy writer again;
   after  K filed flows, then wait until the writer has written every event.
-Then the FIFO is closed (EOF). OUT.json: per phase the flows (src port, tenant, write
+With --stop-after-free 1 it closes the FIFO right after deleting FILLER (the test then
+stops the app at once: the reopen happens at stop, or at the 5 s retry if that comes
+first). Then the FIFO is closed (EOF). OUT.json: per phase the flows (src port, tenant, write
 time), the times each condition was seen, and the counters scraped then.
 Exit status 1 (with the reason on stderr) when a condition times out.
 """
@@ -102,6 +104,13 @@ class Driver:
                  + m.get("xborder_evidence_events_lost_total", 0))
         return rx == self.w.frames and events == taken
 
+    def finish(self, out_path):
+        self.out["frames"] = self.w.frames
+        self.w.close()  # EOF: the app's rx queue ends; the test stops it with SIGTERM
+        with open(out_path, "w") as f:
+            json.dump(self.out, f, indent=1)
+        return 0
+
     def mark(self, phase, key, m):
         p = self.out["phases"].setdefault(phase, {"flows": []})
         p[key + "_unix_nanos"] = time.time_ns()
@@ -113,7 +122,7 @@ def main(argv):
         print(__doc__.strip())
         return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
     fifo, port, filler, out_path = argv[1], int(argv[2]), argv[3], argv[4]
-    opt = {"--phase-flows": 8, "--max-fill-flows": 600, "--gap-ms": 10, "--timeout": 60}
+    opt = {"--phase-flows": 8, "--max-fill-flows": 600, "--gap-ms": 10, "--timeout": 60, "--stop-after-free": 0}
     for i in range(5, len(argv), 2):
         opt[argv[i]] = int(argv[i + 1])
     k = opt["--phase-flows"]
@@ -144,6 +153,8 @@ def main(argv):
     # free: space back, the app reopens the log on its own.
     os.remove(filler)
     d.mark("free", "filler_removed", m)
+    if opt["--stop-after-free"]:
+        return d.finish(out_path)
     m = d.wait("the log to reopen", lambda m: m.get("xborder_evidence_log_reopens_total", 0) >= 1
                and m.get("xborder_evidence_writer_healthy") == 1)
     d.mark("free", "reopened_seen", m)
@@ -154,11 +165,7 @@ def main(argv):
     m = d.wait("the writer to take the last phase's events", lambda m: d.caught_up(m)
                and m.get("xborder_evidence_writer_healthy") == 1)
     d.mark("after", "caught_up", m)
-    d.out["frames"] = d.w.frames
-    d.w.close()  # EOF: the app's rx queue ends; the test stops it with SIGTERM
-    with open(out_path, "w") as f:
-        json.dump(d.out, f, indent=1)
-    return 0
+    return d.finish(out_path)
 
 
 if __name__ == "__main__":
