@@ -135,7 +135,11 @@ TEST(KeyedHmacTest, CopiesHashAlikeAndKeysMatter) {
 // (`printf '\x0011010519491231002X' | openssl dgst -sha256 -hmac xb-test-key-0001`).
 TEST(KeyedHmacTest, ScannerKeyedHashUnchanged) {
   const auto key = testing::testKey();
-  auto sc = Scanner::create(*DetectorSet::build(testing::fullSpec()), key, 20251123);
+  DetectorSetSpec spec;  // keyedHash does not depend on the set: the smallest one builds fastest
+  spec.detectors.push_back({.name = "cn_resident_id"});
+  auto set = DetectorSet::build(spec);
+  ASSERT_TRUE(set.ok()) << set.status();
+  auto sc = Scanner::create(*set, key, 20251123);
   ASSERT_TRUE(sc.ok()) << sc.status();
   std::mt19937_64 rng(7);
   for (int i = 0; i < 500; ++i) {
