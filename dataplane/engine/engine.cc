@@ -37,6 +37,11 @@ constexpr uint32_t kFragCacheSize = 4096;
 bool updateTcp(FlowEntry* e, uint32_t dir, uint8_t flags) {
   e->tcp_flags[dir] |= flags;
   const TcpState before = e->tcp_state;
+  // The common packet (no SYN, FIN or RST on an established flow) changes nothing
+  // below: an established flow has not seen FIN both ways (that closes it for good).
+  if ((flags & (kTcpSyn | kTcpFin | kTcpRst)) == 0 && before == TcpState::kEstablished) {
+    return false;
+  }
   TcpState s = before;
   if (flags & kTcpRst) {
     s = TcpState::kClosed;
@@ -123,7 +128,7 @@ class RecordFields final : public FlowLogFields {
 // A flow lookup done by the fast path, handed to track() for the outer IP layer
 // (decodeFast accepted the packet, so decodePacket gives the same key).
 struct Lookup {
-  FlowKey key;
+  KeyWords key;
   uint64_t hash;
   uint32_t idx;  // kNoFlow: not in the table
   bool src_is_lo;
@@ -309,8 +314,8 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
   if (fast_path_) {
     FastPacket f;
     if (decodeFast(p.data, p.caplen, &f)) {
-      lookup.key = makeFlowKey(f, &lookup.src_is_lo);
-      lookup.hash = hashFlowKey(lookup.key);
+      lookup.key = fastKeyWords(f, &lookup.src_is_lo);
+      lookup.hash = hashKeyWords(lookup.key);
       lookup.idx = table_.find(lookup.key, lookup.hash);
       Verdict v;
       if (lookup.idx != kNoFlow && fastKnown(p, f, lookup, &v)) {
@@ -427,7 +432,7 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
   uint64_t h;
   uint32_t idx;
   if (hint != nullptr) {  // the fast path's lookup of this very key (see processOne)
-    key = hint->key;
+    key = hint->key.key();
     h = hint->hash;
     idx = hint->idx;
     src_is_lo = hint->src_is_lo;

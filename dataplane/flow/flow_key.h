@@ -1,6 +1,10 @@
 // Bidirectional flow key: both directions of a flow map to the same key because
 // the (address, port) endpoints are stored in canonical order (lower first).
 // Matches ndpiReader's key: VLAN id, IP protocol, the two endpoints.
+//
+// The key is built, hashed and compared as five 64-bit words (KeyWords), so that on
+// the known-flow fast path it never leaves the registers; FlowKey is the same 40
+// bytes as the table stores them.
 #pragma once
 
 #include <bit>
@@ -21,78 +25,107 @@ struct FlowKey {
   uint8_t proto;
   uint8_t ip_version;
 
-  // Five 64-bit words: one compare each, no memcmp call (the hot path's lookup).
-  bool operator==(const FlowKey& o) const noexcept {
-    uint64_t a[5], b[5];
-    std::memcpy(a, this, sizeof(a));
-    std::memcpy(b, &o, sizeof(b));
-    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
-  }
+  bool operator==(const FlowKey& o) const noexcept;
 };
 static_assert(sizeof(FlowKey) == 40, "FlowKey is hashed and compared as five 64-bit words");
 
+// FlowKey's 40 bytes as words, in memory order: lo address (2), hi address (2), then
+// lo_port, hi_port, vlan, proto, ip_version.
+struct KeyWords {
+  uint64_t lo0, lo1, hi0, hi1, rest;
+
+  static KeyWords of(const FlowKey& k) noexcept {
+    KeyWords w;
+    std::memcpy(&w, &k, sizeof(w));
+    return w;
+  }
+  FlowKey key() const noexcept {
+    FlowKey k;
+    std::memcpy(&k, this, sizeof(k));
+    return k;
+  }
+  // Compare-and-branch per word (no memcmp call): the table's lookup.
+  bool operator==(const KeyWords& o) const noexcept {
+    return lo0 == o.lo0 && lo1 == o.lo1 && hi0 == o.hi0 && hi1 == o.hi1 && rest == o.rest;
+  }
+};
+static_assert(sizeof(KeyWords) == sizeof(FlowKey));
+
+inline bool FlowKey::operator==(const FlowKey& o) const noexcept {
+  return KeyWords::of(*this) == KeyWords::of(o);
+}
+
 namespace key_detail {
-// Big-endian 64-bit load: comparing two of these orders addresses as memcmp does.
-inline uint64_t be64(const uint8_t* p) noexcept {
+// An address's first or second 8 bytes read big-endian: comparing these orders
+// addresses as memcmp does.
+inline uint64_t be(uint64_t raw) noexcept {
+  if constexpr (std::endian::native == std::endian::little) return __builtin_bswap64(raw);
+  return raw;
+}
+// The one canonical-order rule, shared by both key builders so that the general and
+// the fast decoder's packets of one flow get the same key by construction. Addresses
+// are two words each in memory order (the 16 bytes of IpLayer::src/dst).
+[[gnu::always_inline]] inline KeyWords canonicalWords(uint64_t s0, uint64_t s1, uint64_t d0,
+                                                      uint64_t d1, uint16_t sport, uint16_t dport,
+                                                      uint16_t vlan, uint8_t proto, uint8_t version,
+                                                      bool* src_is_lo) noexcept {
+  const uint64_t bs0 = be(s0), bd0 = be(d0);
+  // Lower endpoint first: address bytes, then port.
+  const bool lo = bs0 != bd0 ? bs0 < bd0 : s1 != d1 ? be(s1) < be(d1) : sport <= dport;
+  *src_is_lo = lo;
+  // lo_port, hi_port, vlan, proto, ip_version as FlowKey lays them out in memory.
+  const uint64_t lo_port = lo ? sport : dport, hi_port = lo ? dport : sport;
+  uint64_t rest;
+  if constexpr (std::endian::native == std::endian::little) {
+    rest = lo_port | hi_port << 16 | uint64_t{vlan} << 32 | uint64_t{proto} << 48 |
+           uint64_t{version} << 56;
+  } else {
+    rest = lo_port << 48 | hi_port << 32 | uint64_t{vlan} << 16 | uint64_t{proto} << 8 | version;
+  }
+  return lo ? KeyWords{s0, s1, d0, d1, rest} : KeyWords{d0, d1, s0, s1, rest};
+}
+inline uint64_t word(const uint8_t* p) noexcept {
   uint64_t v;
   std::memcpy(&v, p, 8);
-  if constexpr (std::endian::native == std::endian::little) v = __builtin_bswap64(v);
   return v;
-}
-// True if endpoint (a, ap) sorts before or equals (b, bp): address bytes first, then port.
-inline bool endpointLowFirst(const uint8_t* a, const uint8_t* b, uint16_t ap, uint16_t bp) noexcept {
-  const uint64_t a0 = be64(a), b0 = be64(b);
-  if (a0 != b0) return a0 < b0;
-  const uint64_t a1 = be64(a + 8), b1 = be64(b + 8);
-  if (a1 != b1) return a1 < b1;
-  return ap <= bp;
-}
-// Shared by both key builders, so the general and the fast decoder's packets of one
-// flow get the same key by construction.
-template <class Layer>
-inline FlowKey canonicalKey(const Layer& L, uint16_t vlan, bool* src_is_lo) noexcept {
-  FlowKey k;
-  const bool lo = endpointLowFirst(L.src, L.dst, L.sport, L.dport);
-  std::memcpy(k.lo_addr, lo ? L.src : L.dst, 16);
-  std::memcpy(k.hi_addr, lo ? L.dst : L.src, 16);
-  k.lo_port = lo ? L.sport : L.dport;
-  k.hi_port = lo ? L.dport : L.sport;
-  k.vlan = vlan;
-  k.proto = L.proto;
-  k.ip_version = L.version;
-  *src_is_lo = lo;
-  return k;
 }
 }  // namespace key_detail
 
 // Builds the canonical key of one IP layer. *src_is_lo tells which endpoint sent
 // this packet (needed to find the packet's direction relative to the client).
 inline FlowKey makeFlowKey(const IpLayer& L, uint16_t vlan, bool* src_is_lo) noexcept {
-  return key_detail::canonicalKey(L, vlan, src_is_lo);
+  using key_detail::word;
+  return key_detail::canonicalWords(word(L.src), word(L.src + 8), word(L.dst), word(L.dst + 8),
+                                    L.sport, L.dport, vlan, L.proto, L.version, src_is_lo)
+      .key();
 }
-// The same for a packet read by decodeFast (equal to makeFlowKey(meta.outer,
-// meta.vlan_id) for that packet).
+// The same key, as words, for a packet read by decodeFast (equal to
+// makeFlowKey(meta.outer, meta.vlan_id) for that packet).
+[[gnu::always_inline]] inline KeyWords fastKeyWords(const FastPacket& f, bool* src_is_lo) noexcept {
+  return key_detail::canonicalWords(f.src[0], f.src[1], f.dst[0], f.dst[1], f.sport, f.dport,
+                                    f.vlan_id, f.proto, f.version, src_is_lo);
+}
 inline FlowKey makeFlowKey(const FastPacket& f, bool* src_is_lo) noexcept {
-  return key_detail::canonicalKey(f, f.vlan_id, src_is_lo);
+  return fastKeyWords(f, src_is_lo).key();
 }
 
 // 64-bit hash of the key's five words: two 64x64->128 multiplies fold the addresses,
-// a third mixes in the ports, VLAN and protocol (wyhash's "mum" step). About half the
-// instructions of the multiply-xorshift chain it replaced, and every output bit
-// depends on every key bit. Not keyed, so a symmetric-RSS attacker could aim
-// collisions at one worker. CRC32C would be cheaper, but needs SSE4.2 at compile time
-// and the packet library is built for any x86-64 (and other) CPUs.
-inline uint64_t hashFlowKey(const FlowKey& k) noexcept {
+// a third mixes in the ports, VLAN and protocol (wyhash's "mum" step, 3 multiplies
+// against the 6 of the multiply-xorshift chain it replaced). Not keyed, so a
+// symmetric-RSS attacker could aim collisions at one worker. CRC32C would be cheaper,
+// but needs SSE4.2 at compile time, and the packet library is built for any x86-64
+// (DPDK's -march=corei7 reaches only the targets that link XB::dpdk).
+[[gnu::always_inline]] inline uint64_t hashKeyWords(const KeyWords& w) noexcept {
   __extension__ using U128 = unsigned __int128;
   auto mum = [](uint64_t a, uint64_t b) noexcept {
     const U128 r = static_cast<U128>(a) * b;
     return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
   };
-  uint64_t w[5];
-  std::memcpy(w, &k, sizeof(w));
-  const uint64_t a = mum(w[0] ^ 0xA0761D6478BD642Full, w[1] ^ 0xE7037ED1A0B428DBull);
-  const uint64_t b = mum(w[2] ^ 0x8EBC6AF09C88C6E3ull, w[3] ^ 0x589965CC75374CC3ull);
-  return mum(a ^ w[4] ^ 0x1D8E4E27C47D124Full, b ^ 0xA0761D6478BD642Full);
+  constexpr uint64_t k0 = 0xA0761D6478BD642Full, k1 = 0xE7037ED1A0B428DBull;
+  const uint64_t a = mum(w.lo0 ^ k0, w.lo1 ^ k1);
+  const uint64_t b = mum(w.hi0 ^ k1, w.hi1 ^ k0);
+  return mum(a ^ w.rest, b ^ 0x8EBC6AF09C88C6E3ull);
 }
+inline uint64_t hashFlowKey(const FlowKey& k) noexcept { return hashKeyWords(KeyWords::of(k)); }
 
 }  // namespace xborder::dp

@@ -28,19 +28,6 @@ void FlowTable::init(uint32_t capacity, const FlowTimeouts& timeouts) {
   cursor_sec_ = 0;
 }
 
-uint32_t FlowTable::find(const FlowKey& k, uint64_t hash) const noexcept {
-  const auto lo = static_cast<uint32_t>(hash);
-  for (uint32_t i = lo & slot_mask_;; i = (i + 1) & slot_mask_) {
-    const Slot s = slots_[i];
-    if (s.idx_plus1 == 0) {
-      return kNoFlow;
-    }
-    if (s.hash_lo == lo && entries_[s.idx_plus1 - 1].key == k) {
-      return s.idx_plus1 - 1;
-    }
-  }
-}
-
 void FlowTable::startClock(uint64_t now_sec) noexcept {
   clock_started_ = true;
   cursor_sec_ = now_sec;

@@ -81,7 +81,21 @@ class FlowTable {
   uint32_t size() const noexcept { return size_; }
   bool full() const noexcept { return size_ >= capacity_; }
 
-  uint32_t find(const FlowKey& k, uint64_t hash) const noexcept;
+  // Inline, on words: the known-flow fast path runs it on every packet.
+  uint32_t find(const KeyWords& k, uint64_t hash) const noexcept {
+    const auto lo = static_cast<uint32_t>(hash);
+    const Slot* slots = slots_.data();
+    for (uint32_t i = lo & slot_mask_;; i = (i + 1) & slot_mask_) {
+      const Slot s = slots[i];
+      if (s.idx_plus1 == 0) {
+        return kNoFlow;
+      }
+      if (s.hash_lo == lo && KeyWords::of(entries_[s.idx_plus1 - 1].key) == k) {
+        return s.idx_plus1 - 1;
+      }
+    }
+  }
+  uint32_t find(const FlowKey& k, uint64_t hash) const noexcept { return find(KeyWords::of(k), hash); }
   // Inserts a zeroed entry for k (caller checked !full() and find() == kNoFlow).
   uint32_t insert(const FlowKey& k, uint64_t hash, uint64_t now_ns) noexcept;
   FlowEntry& at(uint32_t idx) noexcept { return entries_[idx]; }
