@@ -1,6 +1,8 @@
 #include "controlplane/evidence/verify/verify_verifier.h"
 
 #include <endian.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -31,6 +33,7 @@
 #include "controlplane/evidence/store/store_crc32c.h"
 #include "controlplane/evidence/store/store_frame.h"
 #include "controlplane/evidence/verify/verify_adapters.h"
+#include "controlplane/evidence/verify/verify_arena.h"
 #include "controlplane/evidence/verify/verify_envelopes.h"
 #include "controlplane/evidence/verify/verify_record_scan.h"
 #include "controlplane/evidence/verify/verify_tasks.h"
@@ -76,6 +79,11 @@ class KeyCounts {
   uint64_t* last_ = nullptr;
 };
 
+// Records per task of the fast record pass: a power of two, so that every full chunk
+// is a perfect subtree (its root is computed by the task) at an aligned position.
+constexpr int kChunkLog2 = 12;
+constexpr uint64_t kChunk = uint64_t{1} << kChunkLog2;
+
 // Flows of a range of FLOW records, matched by flow_id (record.proto field 29: a
 // flow's last record has final set). A flow is counted once: ended if a final record
 // names it, open if only non-final records do (still open at export). Ranges merge in
@@ -85,29 +93,42 @@ class FlowTally {
   // Only for a range that holds every record (the in-order pass): nothing earlier for
   // its final records to close, so they are not kept.
   void keepFinals(bool keep) { keep_finals_ = keep; }
+  // Final records are kept in `arena` (a chunk's, not yet added to).
+  void useArena(Arena* arena) { finals_ = FinalsVector(ArenaAllocator<Key>(arena)); }
   // `stable`: flow_id points into the bundle (it outlives the run); otherwise it is
   // copied when kept.
   void add(std::string_view flow_id, bool final, bool stable) {
     if (flow_id.empty()) return;  // no id: cannot be matched to its flow
-    const Key k{flow_id, std::hash<std::string_view>()(flow_id)};
+    const Key k = keyOf(flow_id);
     if (!final) {
-      if (!open_.contains(k)) open_.insert(Key{keep(flow_id), k.h});
+      if (!open_.contains(k)) open_.insert(stable ? k : keyOf(keep(flow_id)));
       return;
     }
     ++ended_;
-    if (auto it = open_.find(k); it != open_.end()) open_.erase(it);
+    if (!open_.empty()) {
+      if (auto it = open_.find(k); it != open_.end()) open_.erase(it);
+    }
     // A final record also closes the flow in earlier ranges (merge()).
-    if (keep_finals_) finals_.push_back(Key{stable ? flow_id : keep(flow_id), k.h});
+    if (keep_finals_) {
+      if (finals_.capacity() == 0) finals_.reserve(kChunk);
+      finals_.push_back(stable ? k : keyOf(keep(flow_id)));
+    }
   }
   // Appends `later` (the next range in record order) to this one.
   void merge(FlowTally&& later) {
     ended_ += later.ended_;
     if (!open_.empty()) {
       for (const Key& k : later.finals_) {
+        // Most final records close no flow left open by an earlier range: one bit says so.
+        if (((filter_[(k.h >> 6) % filter_.size()] >> (k.h & 63)) & 1) == 0) continue;
         if (auto it = open_.find(k); it != open_.end()) open_.erase(it);
       }
     }
-    for (const Key& k : later.open_) open_.insert(k);
+    if (!later.open_.empty() && filter_.empty()) filter_.assign(kFilterWords, 0);
+    for (const Key& k : later.open_) {
+      open_.insert(k);
+      filter_[(k.h >> 6) % filter_.size()] |= uint64_t{1} << (k.h & 63);  // never cleared: only a hint
+    }
     // Moving a deque keeps its elements in place, so views into them stay valid.
     adopted_.push_back(std::move(later.owned_));
     for (auto& d : later.adopted_) adopted_.push_back(std::move(d));
@@ -116,20 +137,46 @@ class FlowTally {
   uint64_t open() const { return open_.size(); }
 
  private:
+  // 16 bytes: a million final records cost 16 MB until they are merged.
   struct Key {
-    std::string_view id;
-    size_t h;  // computed once, on the core that read the record
-    bool operator==(const Key& o) const { return id == o.id; }
+    const char* id;
+    uint32_t len;
+    uint32_t h;  // computed once, on the core that read the record
+    bool operator==(const Key& o) const { return len == o.len && std::memcmp(id, o.id, len) == 0; }
   };
   struct KeyHash {
     size_t operator()(const Key& k) const { return k.h; }
   };
+  // A multiply-xorshift over every 8 bytes: flow ids are keyed hashes (uniform), and
+  // this costs a few ns where std::hash (murmur) costs several times that per record.
+  static Key keyOf(std::string_view id) {
+    constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;
+    uint64_t h = id.size() * kMul;
+    size_t i = 0;
+    for (; i + 8 <= id.size(); i += 8) {
+      uint64_t w;
+      std::memcpy(&w, id.data() + i, 8);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
+    }
+    if (i < id.size()) {
+      uint64_t w = 0;
+      std::memcpy(&w, id.data() + i, id.size() - i);
+      h = (h ^ w) * kMul;
+      h ^= h >> 29;
+    }
+    h ^= h >> 32;
+    return Key{id.data(), static_cast<uint32_t>(id.size()), static_cast<uint32_t>(h)};
+  }
   std::string_view keep(std::string_view id) { return owned_.emplace_back(id); }
 
+  static constexpr size_t kFilterWords = 1024;  // 65,536 bits
   bool keep_finals_ = true;
   uint64_t ended_ = 0;
   std::unordered_set<Key, KeyHash> open_;
-  std::vector<Key> finals_;         // in record order
+  using FinalsVector = std::vector<Key, ArenaAllocator<Key>>;
+  FinalsVector finals_{ArenaAllocator<Key>(nullptr)};  // in record order
+  std::vector<uint64_t> filter_;  // bits of open_ keys (merged ranges only; set with open_)
   std::deque<std::string> owned_;   // ids of parsed records (their bytes die with them)
   std::vector<std::deque<std::string>> adopted_;  // owned_ of merged ranges
 };
@@ -155,10 +202,6 @@ struct RangeOut {
 };
 
 constexpr int kMaxAnomalies = 1000;
-// Records per task of the fast record pass: a power of two, so that every full chunk
-// is a perfect subtree (its root is computed by the task) at an aligned position.
-constexpr int kChunkLog2 = 12;
-constexpr uint64_t kChunk = uint64_t{1} << kChunkLog2;
 // Task groups in the pool.
 constexpr int kGroupSha = 0, kGroupSm3 = 1, kGroupRecords = 2;
 
@@ -268,7 +311,9 @@ class Run {
   bundle::v1::Manifest manifest_;
   std::map<uint64_t, CheckpointInfo> cps_;    // valid checkpoints by size
   std::optional<crypto::Checkpoint> since_;
-  std::vector<std::string_view> records_;     // payloads of [from, to), into files_
+  Arena arena_;  // before every container that uses it
+  std::vector<std::string_view, ArenaAllocator<std::string_view>> records_{
+      ArenaAllocator<std::string_view>(&arena_)};  // payloads of [from, to), into files_
   bool records_ok_ = false;
   std::map<std::pair<std::string, std::string>, uint64_t> counts_;
   struct Digests {
@@ -287,10 +332,11 @@ class Run {
   // if steps 2-4 pass and every record and root is clean. Otherwise the in-order pass
   // runs and names the first problem exactly as it always has.
   struct Chunk {
-    uint64_t begin = 0;                      // position (from 0 = range_from) of payloads[0]
-    std::vector<std::string_view> payloads;  // set by the walk before the chunk's task runs
-    std::unique_ptr<Hash[]> leaves;  // payloads.size() of each, written by the task
-    std::unique_ptr<int64_t[]> times;
+    explicit Chunk(Arena* arena) : payloads(ArenaAllocator<std::string_view>(arena)) {}
+    uint64_t begin = 0;  // position (from 0 = range_from) of payloads[0]
+    std::vector<std::string_view, ArenaAllocator<std::string_view>> payloads;  // set by the walk
+    Hash* leaves = nullptr;  // payloads.size() of each, written by the task (in the arena)
+    int64_t* times = nullptr;
     RangeOut out;
     std::vector<uint64_t> anchors;  // positions of ANCHOR records (checked on this thread later)
     std::vector<uint64_t> sealed;
@@ -856,6 +902,24 @@ void Run::flush(RangeOut& out) {
   out = RangeOut();
 }
 
+// Maps the pages of a mapped file region into this process in one system call (Linux
+// 5.14+; an error, e.g. an older kernel, leaves them to page faults). A page fault
+// costs several microseconds on a virtual machine and a 3 GB bundle takes ~50,000 of
+// them (fault-around maps 64 KiB each); MAP_POPULATE would do the same for the whole
+// file on one thread before anything else starts. Here the SHA-256 pass, which runs
+// ahead of every other reader of the records file, maps each slice before reading it.
+constexpr size_t kPopulate = size_t{2} << 20;
+void populate(std::string_view region) {
+#ifdef MADV_POPULATE_READ
+  const auto page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(region.data()) / page * page;
+  const auto end = reinterpret_cast<uintptr_t>(region.data()) + region.size();
+  (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_READ);
+#else
+  (void)region;
+#endif
+}
+
 // SHA-256 of the records file (step 2) and, while each block is in cache, the walk
 // over the frame lengths (which must go in order); every kChunk records the walk
 // queues a chunk task. Nothing here is trusted yet; see Chunk.
@@ -871,6 +935,7 @@ void Run::walkAndHashRecords(std::string_view bytes, std::string* sha256_hex) {
   Chunk* cur = nullptr;
   for (size_t pos = 0; pos < bytes.size(); pos += kBlock) {
     const size_t end = std::min(bytes.size(), pos + kBlock);
+    if (pos % kPopulate == 0) populate(bytes.substr(pos, kPopulate));
     if (digest_ok) (void)EVP_DigestUpdate(ctx.get(), bytes.data() + pos, end - pos);
     while (walking && off < end) {
       uint32_t len = 0;
@@ -883,7 +948,7 @@ void Run::walkAndHashRecords(std::string_view bytes, std::string* sha256_hex) {
         break;
       }
       if (cur == nullptr) {
-        cur = &chunks_.emplace_back();
+        cur = &chunks_.emplace_back(&arena_);
         cur->begin = n;
         cur->payloads.reserve(kChunk);
       }
@@ -912,8 +977,10 @@ void Run::fastChunk(Chunk& c) {
   const std::string_view origin = opt_.trust.origin();
   Hasher hasher(*hasher_);  // its own EVP_MD_CTX
   const uint64_t n = c.payloads.size();
-  c.leaves = std::make_unique_for_overwrite<Hash[]>(n);  // no zero fill: every entry is written
-  c.times = std::make_unique_for_overwrite<int64_t[]>(n);
+  // Every entry is written below; Hash and int64_t are trivial types.
+  c.leaves = static_cast<Hash*>(arena_.allocate(n * sizeof(Hash)));
+  c.times = static_cast<int64_t*>(arena_.allocate(n * sizeof(int64_t)));
+  c.out.flows.useArena(&arena_);
   for (uint64_t k = 0; k < n; ++k) {
     const uint64_t i = c.begin + k;
     const std::string_view p = c.payloads[k];
