@@ -249,8 +249,9 @@ void RulesPolicy::freeChain(FlowState& st) noexcept {
 }
 
 uint32_t RulesPolicy::unmergedFed(const FlowState& st) const noexcept {
-  if (st.ids_fed_unmerged == 0 || wiring_.shard == nullptr) return 0;
-  return wiring_.shard->mergedSeq() >= st.fed_seq ? 0 : st.ids_fed_unmerged;
+  if ((st.fed_unmerged[0] | st.fed_unmerged[1]) == 0 || wiring_.shard == nullptr) return 0;
+  const uint64_t merged = wiring_.shard->mergedSeq();
+  return (merged >= st.fed_seq[0] ? 0 : st.fed_unmerged[0]) + (merged >= st.fed_seq[1] ? 0 : st.fed_unmerged[1]);
 }
 
 void RulesPolicy::feedCounters(const FlowView& flow, FlowState& st, const Decision& d, const Facts& facts,
@@ -283,9 +284,17 @@ void RulesPolicy::feedCounters(const FlowView& flow, FlowState& st, const Decisi
     st.fed_bytes = flow.bytes[out] > st.fed_bytes ? flow.bytes[out] : st.fed_bytes;
     if (st.ids > 0) {
       // Fed hashes the store already acknowledged are in its counts; the rest stay in
-      // the flow's judge until the acknowledgement covers this feed too.
-      st.ids_fed_unmerged = unmergedFed(st) + st.ids;
-      st.fed_seq = wiring_.shard->seq();
+      // the flow's judge until the acknowledgement covers their feed.
+      const uint64_t merged = wiring_.shard->mergedSeq();
+      if (st.fed_unmerged[0] != 0 && merged >= st.fed_seq[0]) {  // the oldest is in: shift
+        st.fed_unmerged[0] = st.fed_unmerged[1];
+        st.fed_seq[0] = st.fed_seq[1];
+        st.fed_unmerged[1] = 0;
+      }
+      if (st.fed_unmerged[0] != 0 && merged >= st.fed_seq[0]) st.fed_unmerged[0] = 0;
+      const int i = st.fed_unmerged[0] == 0 ? 0 : 1;
+      st.fed_unmerged[i] += st.ids;
+      st.fed_seq[i] = wiring_.shard->seq();
     }
     if (!at_end) ++dp_stats_.feeds;
   }

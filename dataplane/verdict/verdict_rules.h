@@ -217,10 +217,14 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     uint32_t ids = 0;          // hashes kept in the chain
     uint32_t ids_dropped = 0;  // hashes that found no free block (never reach a sketch)
     uint32_t ids_total = 0;    // every hash kept for the flow, fed or not (records, log)
-    // Dataplane, fed mid-flow: hashes handed to the shard since the last feed the store
-    // acknowledged (CounterShard::mergedSeq() >= fed_seq), and the plain counts fed so far.
-    uint32_t ids_fed_unmerged = 0;
-    uint64_t fed_seq = 0;
+    // Dataplane, fed mid-flow: hashes handed to the shard that the store may not count
+    // yet, in two buckets by feed sequence: [0] the oldest unacknowledged feed, [1] the
+    // feeds after it (up to fed_seq[1]). A bucket drops out once
+    // CounterShard::mergedSeq() reaches its sequence. Two buckets bound the overcount
+    // to what the flow fed since its oldest unacknowledged feed (about one merge
+    // interval's worth) instead of everything since the flow began.
+    uint32_t fed_unmerged[2] = {0, 0};
+    uint64_t fed_seq[2] = {0, 0};
     uint32_t fed_records = 0;
     uint64_t fed_bytes = 0;
   };
