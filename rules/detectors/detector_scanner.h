@@ -15,7 +15,7 @@
 // Hot path (scan/finish): no locks, no exceptions, no heap allocation. Hyperscan does
 // not allocate in hs_scan_stream, and the keyed hash of each validated identifier
 // starts from HMAC states precomputed at create() (KeyedHmac: no OpenSSL allocation;
-// tests/rules_detectors/detector_alloc_test.cc counts both libraries' allocations).
+// tests/rules_detectors/detector_alloc_test.cc counts OpenSSL, Hyperscan and new).
 //
 // Streaming: Hyperscan carries pattern state across scan() calls, and the last
 // kTailBytes of the stream are kept so a candidate that started in an earlier segment
