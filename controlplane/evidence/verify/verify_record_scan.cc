@@ -126,6 +126,10 @@ const Tables& tables() {
 // Varints as protobuf reads them: at most 10 bytes. A 10th byte above 1 is left to
 // protobuf (it does not fit 64 bits).
 inline bool readVarint(const uint8_t*& p, const uint8_t* end, uint64_t* v) {
+  if (p != end && *p < 0x80) {  // tags, lengths and small values: one byte
+    *v = *p++;
+    return true;
+  }
   uint64_t x = 0;
   for (int shift = 0; shift < 70; shift += 7) {
     if (p == end) return false;
