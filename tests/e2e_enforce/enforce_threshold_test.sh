@@ -12,11 +12,15 @@
 # crossing. The app merges its counters every 50 ms. Checks (check_runs.py threshold):
 #  - every flow has a verified FLOW record; up to the crossing they are "log" (GEN-03
 #    exempt tier), from it on "alert" (standard-contract tier), never back;
-#  - the first alert comes at N true individuals, 98,000 <= N <= 102,000 + LAG flows'
-#    worth: the decision reads the HyperLogLog estimate (2% bound at this size) as of the
-#    last merge, and a flow reaches the counters when it ends: tcp_closed (1 s) after its
-#    RST, seen when the next packet wakes the worker (it waits on the FIFO), plus two merge
-#    intervals. LAG = ceil((1000 + SLOW_GAP_MS + 100) / SLOW_GAP_MS) + 1 flows (5 by default);
+#  - as each flow's data crosses (its last decision before the final record), the first
+#    alert comes at N true individuals, 98,000 <= N <= 102,000 + one flow: the decision
+#    reads the HyperLogLog estimate (2% bound at this size) as of the last merge, plus the
+#    flow's own identifiers; a flow's identifiers reach the counters mid-flow;
+#  - on the final records (each flow judged again at its end), within LAG flows' worth on
+#    either side of [98,000, 102,000]: the app sees a flow end tcp_closed (1 s) after its
+#    RST, when the next packet wakes the worker (it waits on the FIFO), plus two merge
+#    intervals, by which time the flows sent after it count. LAG =
+#    ceil((1000 + SLOW_GAP_MS + 100) / SLOW_GAP_MS) + 1 flows (5 by default);
 #  - exactly one THRESHOLD record per warning ratio of the 100,000 boundary (50/80/100 %),
 #    none repeated after the restart;
 #  - restart: the app is stopped and started again with the same counters snapshot; the
