@@ -87,7 +87,7 @@ run() {
     tail -5 "$out/stderr"
     die "$name: traffic driver"
   fi
-  kill -TERM "$pid"
+  kill -TERM "$pid" 2>/dev/null || true  # gone already: the exit status below tells
   local rc=0
   # Bounded: a hang at stop is a failure, not a stuck test.
   for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
