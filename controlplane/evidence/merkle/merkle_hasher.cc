@@ -113,6 +113,30 @@ Hash Hasher::leafHash(std::string_view data) const {
 }
 
 Hash Hasher::nodeHash(const Hash& left, const Hash& right) const {
+  if (alg_ == HashAlg::kSha256) {
+    // 0x01 || left || right is 65 bytes: exactly two blocks once padded (FIPS 180-4
+    // §5.1.1: 0x80, zeros, the bit length 520 big-endian). Writing them here runs the two
+    // compressions without SHA256_Update/Final's buffering; a tree has one node per leaf.
+    uint8_t b[128] = {};
+    b[0] = kNodePrefix;
+    std::memcpy(b + 1, left.data(), kHashSize);
+    std::memcpy(b + 1 + kHashSize, right.data(), kHashSize);
+    b[65] = 0x80;
+    b[126] = 520 >> 8;
+    b[127] = 520 & 0xff;
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Transform(&c, b);
+    SHA256_Transform(&c, b + 64);
+    Hash out;
+    for (size_t i = 0; i < 8; ++i) {
+      out[4 * i] = static_cast<uint8_t>(c.h[i] >> 24);
+      out[4 * i + 1] = static_cast<uint8_t>(c.h[i] >> 16);
+      out[4 * i + 2] = static_cast<uint8_t>(c.h[i] >> 8);
+      out[4 * i + 3] = static_cast<uint8_t>(c.h[i]);
+    }
+    return out;
+  }
   const uint8_t prefix = kNodePrefix;
   return hashParts({std::span<const uint8_t>(&prefix, 1), std::span<const uint8_t>(left),
                     std::span<const uint8_t>(right)});
