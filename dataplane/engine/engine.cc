@@ -32,16 +32,24 @@ namespace {
 
 constexpr uint32_t kFragCacheSize = 4096;
 
+bool updateTcpState(FlowEntry* e, uint32_t dir, uint8_t flags);
+
 // Updates the TCP state from one packet's flags; returns true if the flow just
 // became closed (its idle timeout shrinks, so it must be re-filed in the wheel).
-bool updateTcp(FlowEntry* e, uint32_t dir, uint8_t flags) {
+inline bool updateTcp(FlowEntry* e, uint32_t dir, uint8_t flags) {
   e->tcp_flags[dir] |= flags;
-  const TcpState before = e->tcp_state;
-  // The common packet (no SYN, FIN or RST on an established flow) changes nothing
-  // below: an established flow has not seen FIN both ways (that closes it for good).
-  if ((flags & (kTcpSyn | kTcpFin | kTcpRst)) == 0 && before == TcpState::kEstablished) {
+  // The common packet (no SYN, FIN or RST on an established flow) changes nothing in
+  // updateTcpState: an established flow has not seen FIN both ways (that closes it for
+  // good), and this packet adds no FIN.
+  if ((flags & (kTcpSyn | kTcpFin | kTcpRst)) == 0 && e->tcp_state == TcpState::kEstablished) {
     return false;
   }
+  return updateTcpState(e, dir, flags);
+}
+
+// The state machine proper (tcp_flags already updated).
+[[gnu::noinline]] bool updateTcpState(FlowEntry* e, uint32_t dir, uint8_t flags) {
+  const TcpState before = e->tcp_state;
   TcpState s = before;
   if (flags & kTcpRst) {
     s = TcpState::kClosed;
@@ -180,8 +188,15 @@ class EngineImpl final : public Engine {
     if (settled_) {
       syncEpoch();
     }
-    for (uint16_t i = 0; i < n; ++i) {
-      verdicts[i] = processOne(pkts[i]);
+    if (fast_path_) {
+      for (uint16_t i = 0; i < n; ++i) {
+        verdicts[i] = processOne(pkts[i]);
+      }
+    } else {
+      for (uint16_t i = 0; i < n; ++i) {
+        countRx(pkts[i]);
+        verdicts[i] = processFull(pkts[i], nullptr);
+      }
     }
     flows_active_.set(table_.size());
     classifying_.set(ndpi_.classifying());
@@ -245,8 +260,17 @@ class EngineImpl final : public Engine {
       std::memset(settled_.get(), 0, table_.capacity());
     }
   }
+  void countRx(const PacketIn& p) noexcept {
+    const uint32_t side = static_cast<uint32_t>(p.side) & 1u;
+    rx_packets_[side].add();
+    rx_bytes_[side].add(p.wirelen);
+  }
   Verdict processOne(const PacketIn& p) noexcept;
-  bool fastKnown(const PacketIn& p, const FastPacket& f, const Lookup& l, Verdict* v) noexcept;
+  [[gnu::noinline]] Verdict processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
+                                        bool src_is_lo) noexcept;
+  [[gnu::noinline]] Verdict processFull(const PacketIn& p, const Lookup* hint) noexcept;
+  bool fastKnown(const PacketIn& p, uint32_t idx, bool src_is_lo, uint8_t proto, uint8_t tcp_flags,
+                 Verdict* v) noexcept;
   Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner,
                 const Lookup* hint) noexcept;
   void endFlow(FlowEntry* e, EndReason r) noexcept;
@@ -302,28 +326,34 @@ class EngineImpl final : public Engine {
   bool fast_path_ = false;
 };
 
+// With the fast path on (processBurst calls processFull directly otherwise).
 Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
-  const uint32_t side = static_cast<uint32_t>(p.side) & 1u;
-  rx_packets_[side].add();
-  rx_bytes_[side].add(p.wirelen);
-  if (config_.stages == Stages::kForward) {
-    return Verdict::kForward;  // benchmark stage (a): no decode
+  countRx(p);
+  FastPacket f;
+  if (!decodeFast(p.data, p.caplen, &f)) {
+    return processFull(p, nullptr);
   }
-  Lookup lookup;
-  const Lookup* hint = nullptr;
-  if (fast_path_) {
-    FastPacket f;
-    if (decodeFast(p.data, p.caplen, &f)) {
-      lookup.key = fastKeyWords(f, &lookup.src_is_lo);
-      lookup.hash = hashKeyWords(lookup.key);
-      lookup.idx = table_.find(lookup.key, lookup.hash);
-      Verdict v;
-      if (lookup.idx != kNoFlow && fastKnown(p, f, lookup, &v)) {
-        return v;
-      }
-      hint = &lookup;
-    }
+  bool src_is_lo;
+  const KeyWords key = fastKeyWords(f, &src_is_lo);
+  const uint64_t hash = hashKeyWords(key);
+  const uint32_t idx = table_.find(key, hash);
+  Verdict v;
+  if (idx != kNoFlow && fastKnown(p, idx, src_is_lo, f.proto, f.tcp_flags, &v)) {
+    return v;
   }
+  return processMiss(p, key, hash, idx, src_is_lo);
+}
+
+// The fast path's lookup did not settle it: the general path, reusing the lookup.
+Verdict EngineImpl::processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
+                                bool src_is_lo) noexcept {
+  const Lookup hint{key, hash, idx, src_is_lo};
+  return processFull(p, &hint);
+}
+
+// The general path: decodePacket, then track() each IP layer. Out of line, so that the
+// fast path's loop keeps its registers.
+Verdict EngineImpl::processFull(const PacketIn& p, const Lookup* hint) noexcept {
   PacketMeta& m = meta_;
   const Reason r = decodePacket(p.data, p.caplen, p.wirelen, decode_, &m);
   if (r != Reason::kNone) {
@@ -352,29 +382,29 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
 // What track() does for a packet of a known, classified (and, with a policy, settled)
 // flow, and nothing else: the flow's counters and TCP state, the settled verdict.
 // Returns false, having changed nothing, when the flow needs the full path.
-inline bool EngineImpl::fastKnown(const PacketIn& p, const FastPacket& f, const Lookup& l,
-                                  Verdict* v) noexcept {
-  FlowEntry& e = table_.at(l.idx);
+inline bool EngineImpl::fastKnown(const PacketIn& p, uint32_t idx, bool src_is_lo, uint8_t proto,
+                                  uint8_t tcp_flags, Verdict* v) noexcept {
+  FlowEntry& e = table_.at(idx);
   if (e.classify == ClassifyState::kPending) {
     return false;  // nDPI still wants its packets
   }
   uint8_t mark = 0;
   if (judging_) {
-    mark = settled_[l.idx];
+    mark = settled_[idx];
     if ((mark >> 1) != tag_) {
       return false;  // the policy still judges this flow
     }
   }
   fast_packets_.add();
-  const uint32_t dir = l.src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
+  const uint32_t dir = src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
   e.pkts[dir]++;
   e.bytes[dir] += p.caplen;
   if (p.ts_ns > e.last_ns) {
     e.last_ns = p.ts_ns;
   }
-  if (f.proto == kIpProtoTcp && updateTcp(&e, dir, f.tcp_flags)) {
+  if (proto == kIpProtoTcp && updateTcp(&e, dir, tcp_flags)) {
     flows_closed_tcp_.add();
-    table_.reschedule(l.idx);
+    table_.reschedule(idx);
   }
   *v = Verdict::kForward;
   if (judging_) {

@@ -48,6 +48,16 @@ struct KeyWords {
   bool operator==(const KeyWords& o) const noexcept {
     return lo0 == o.lo0 && lo1 == o.lo1 && hi0 == o.hi0 && hi1 == o.hi1 && rest == o.rest;
   }
+  // The same against a stored key, read word by word in place (no copy of it first).
+  bool matches(const FlowKey& k) const noexcept {
+    const auto* p = reinterpret_cast<const uint8_t*>(&k);
+    auto at = [p](int i) noexcept {
+      uint64_t v;
+      std::memcpy(&v, p + 8 * i, 8);
+      return v;
+    };
+    return lo0 == at(0) && lo1 == at(1) && hi0 == at(2) && hi1 == at(3) && rest == at(4);
+  }
 };
 static_assert(sizeof(KeyWords) == sizeof(FlowKey));
 

@@ -90,7 +90,7 @@ class FlowTable {
       if (s.idx_plus1 == 0) {
         return kNoFlow;
       }
-      if (s.hash_lo == lo && KeyWords::of(entries_[s.idx_plus1 - 1].key) == k) {
+      if (s.hash_lo == lo && k.matches(entries_[s.idx_plus1 - 1].key)) {
         return s.idx_plus1 - 1;
       }
     }
