@@ -188,13 +188,13 @@ class EngineImpl final : public Engine {
     if (settled_) {
       syncEpoch();
     }
+    countRx(pkts, n);  // before the packets: processFull reads nothing of it
     if (fast_path_) {
       for (uint16_t i = 0; i < n; ++i) {
         verdicts[i] = processOne(pkts[i]);
       }
     } else {
       for (uint16_t i = 0; i < n; ++i) {
-        countRx(pkts[i]);
         verdicts[i] = processFull(pkts[i], nullptr);
       }
     }
@@ -260,10 +260,21 @@ class EngineImpl final : public Engine {
       std::memset(settled_.get(), 0, table_.capacity());
     }
   }
-  void countRx(const PacketIn& p) noexcept {
-    const uint32_t side = static_cast<uint32_t>(p.side) & 1u;
-    rx_packets_[side].add();
-    rx_bytes_[side].add(p.wirelen);
+  // Received packets and bytes per side, once per burst (the same totals as counting
+  // each packet; readers on other threads may see them a burst early).
+  void countRx(const PacketIn* pkts, uint16_t n) noexcept {
+    uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};
+    for (uint16_t i = 0; i < n; ++i) {
+      const uint32_t side = static_cast<uint32_t>(pkts[i].side) & 1u;
+      packets[side]++;
+      bytes[side] += pkts[i].wirelen;
+    }
+    for (uint32_t s = 0; s < 2; ++s) {
+      if (packets[s] != 0) {
+        rx_packets_[s].add(packets[s]);
+        rx_bytes_[s].add(bytes[s]);
+      }
+    }
   }
   Verdict processOne(const PacketIn& p) noexcept;
   [[gnu::noinline]] Verdict processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
@@ -328,7 +339,6 @@ class EngineImpl final : public Engine {
 
 // With the fast path on (processBurst calls processFull directly otherwise).
 Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
-  countRx(p);
   FastPacket f;
   if (!decodeFast(p.data, p.caplen, &f)) {
     return processFull(p, nullptr);

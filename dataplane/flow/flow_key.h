@@ -119,9 +119,9 @@ inline FlowKey makeFlowKey(const FastPacket& f, bool* src_is_lo) noexcept {
   return fastKeyWords(f, src_is_lo).key();
 }
 
-// 64-bit hash of the key's five words: two 64x64->128 multiplies fold the addresses,
-// a third mixes in the ports, VLAN and protocol (wyhash's "mum" step, 3 multiplies
-// against the 6 of the multiply-xorshift chain it replaced). Not keyed, so a
+// 64-bit hash of the key's five words with two 64x64->128 multiplies, each folded
+// high into low (wyhash's "mum" step), against the 6 multiplies of the
+// multiply-xorshift chain it replaced. Not keyed, so a
 // symmetric-RSS attacker could aim collisions at one worker. CRC32C would be cheaper,
 // but needs SSE4.2 at compile time, and the packet library is built for any x86-64
 // (DPDK's -march=corei7 reaches only the targets that link XB::dpdk).
@@ -131,10 +131,11 @@ inline FlowKey makeFlowKey(const FastPacket& f, bool* src_is_lo) noexcept {
     const U128 r = static_cast<U128>(a) * b;
     return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
   };
-  constexpr uint64_t k0 = 0xA0761D6478BD642Full, k1 = 0xE7037ED1A0B428DBull;
-  const uint64_t a = mum(w.lo0 ^ k0, w.lo1 ^ k1);
-  const uint64_t b = mum(w.hi0 ^ k1, w.hi1 ^ k0);
-  return mum(a ^ w.rest, b ^ 0x8EBC6AF09C88C6E3ull);
+  // The first 8 bytes of both addresses (all of IPv4) meet in one multiply; the rest
+  // (IPv6's second halves, ports, VLAN, protocol) is folded in before the second.
+  const uint64_t a = mum(w.lo0 ^ 0xA0761D6478BD642Full, w.hi0 ^ 0xE7037ED1A0B428DBull);
+  const uint64_t b = w.lo1 ^ std::rotl(w.hi1, 32) ^ w.rest;
+  return mum(a ^ b, 0x8EBC6AF09C88C6E3ull);
 }
 inline uint64_t hashFlowKey(const FlowKey& k) noexcept { return hashKeyWords(KeyWords::of(k)); }
 
