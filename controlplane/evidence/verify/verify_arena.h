@@ -10,6 +10,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 namespace xborder::evidence::verify {
@@ -42,6 +43,10 @@ template <typename T>
 class ArenaAllocator {
  public:
   using value_type = T;
+  // A container assigned one with an arena takes that arena (FlowTally::useArena).
+  using propagate_on_container_move_assignment = std::true_type;
+  using propagate_on_container_copy_assignment = std::true_type;
+  using propagate_on_container_swap = std::true_type;
   explicit ArenaAllocator(Arena* a) : arena_(a) {}
   template <typename U>
   ArenaAllocator(const ArenaAllocator<U>& o) : arena_(o.arena()) {}  // NOLINT: rebinding
