@@ -58,6 +58,9 @@ printf 'workers:\n  burst_size: 1\n' >>"$work/gw.yaml"
 sed -i "s/tcp_closed: 2/tcp_closed: $closed_s/" "$work/gw.yaml"
 sed -i "s/merge_interval_ms: 100/merge_interval_ms: $merge_ms/" "$work/gw.yaml"
 $tool pcap-header "$work/empty.pcap"
+# The app's own deadline grows with the stream: the fast phase alone is flows x gap_ms
+# (6,400 flows at 40 ms = 256 s for the long variant), plus the slow tail and start-up.
+app_timeout=$((120 + 2 * flows * gap_ms / 1000))
 
 # run N STREAM-ARGS...: one app run fed by the generator through a FIFO.
 run() {
@@ -65,7 +68,7 @@ run() {
   shift
   rm -f "$work/in.fifo"
   mkfifo "$work/in.fifo"
-  timeout 120 "$bin_dp" --lcores 0-1 --no-huge --no-pci --file-prefix "xbe2e-thr-$$-$n" \
+  timeout "$app_timeout" "$bin_dp" --lcores 0-1 --no-huge --no-pci --file-prefix "xbe2e-thr-$$-$n" \
     --log-level 'lib.eal:warning' \
     --vdev "net_pcap0,rx_pcap=$work/in.fifo,tx_pcap=$work/to-inside-$n.pcap" \
     --vdev "net_pcap1,rx_pcap=$work/empty.pcap,tx_pcap=$work/to-outside-$n.pcap" \
