@@ -557,6 +557,9 @@ void Enforcement::prometheus(PrometheusText& t) const {
     t.add("xborder_fail_closed_blocks_total", l, d.fail_closed);
     t.add("xborder_ruleset_adopts_total", l, d.adopts);
     t.add("xborder_anomaly_samples_lost_total", l, d.samples_lost);
+    t.add("xborder_counter_feeds_total", l, d.feeds);
+    t.add("xborder_counter_hashes_dropped_total", l, d.hashes_dropped);
+    t.add("xborder_inspections_orphaned_total", l, d.orphaned_inspections);
     t.add("xborder_counter_shard_overflow_total", l, m.shards[w]->overflow());
   }
   const evidence_sink::WriterStats s = m.sink->writerStats();
