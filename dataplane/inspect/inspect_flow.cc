@@ -172,7 +172,9 @@ uint32_t FlowInspector::acquire() noexcept {
     d.next_seq = 0;
     d.seq_known = false;
     d.done = false;
+    d.inspect = true;
     d.scanned = 0;
+    d.skipped = 0;
     d.gaps = 0;
     d.retransmits = 0;
     d.http = InspectDirection::Http::kUnknown;
@@ -183,8 +185,16 @@ uint32_t FlowInspector::acquire() noexcept {
   }
   s.path_len = 0;
   s.content_type_len = 0;
+  s.type_dir = 0;
   s.finished = false;
   return idx;
+}
+
+void FlowInspector::setDirections(uint32_t slot, uint8_t mask) noexcept {
+  InspectSlot& s = slots_[slot];
+  s.dir[0].inspect = (mask & 1) != 0;
+  s.dir[1].inspect = (mask & 2) != 0;
+  s.type_dir = mask == 2 ? 1 : 0;
 }
 
 void FlowInspector::release(uint32_t slot) noexcept {
@@ -197,11 +207,20 @@ void FlowInspector::finish(uint32_t slot) noexcept {
   if (s.finished) return;
   s.finished = true;
   current_owner_ = s.owner;
-  for (auto& d : s.dir) {
-    scanner_->finish(d.scan);
-    drain(d);
-    d.done = true;
+  for (uint8_t i = 0; i < 2; ++i) {
+    current_dir_ = i;
+    scanner_->finish(s.dir[i].scan);
+    drain(s.dir[i]);
+    s.dir[i].done = true;
   }
+}
+
+void FlowInspector::closeDirection(InspectDirection& D) noexcept {
+  if (D.inspect) {
+    scanner_->finish(D.scan);  // idempotent: finish() at flow end adds nothing
+    drain(D);
+  }
+  D.done = true;
 }
 
 void FlowInspector::scan(InspectDirection& D, const uint8_t* p, size_t n) noexcept {
@@ -219,7 +238,7 @@ void FlowInspector::drain(InspectDirection& D) noexcept {
   if (hash_sink_ == nullptr) return;
   const auto hashes = D.scan.result().hashes();
   if (hashes.empty()) return;
-  hash_sink_->onKeyHashes(current_owner_, hashes);
+  hash_sink_->onKeyHashes(current_owner_, current_dir_, hashes);
   // Emptied so the scanner keeps the next ones (it holds kMaxKeyHashes at a time).
   D.scan.clearKeyHashes();
 }
@@ -264,8 +283,9 @@ void FlowInspector::httpLine(InspectSlot& s, uint32_t d, std::string_view line) 
     const std::string_view v = trim(line.substr(13));
     D.msg_has_type = true;
     D.msg_form = containsNoCase(v, "x-www-form-urlencoded");
-    // The request's type wins (uploads are what the list judges); else the response's.
-    if (s.content_type_len == 0 || d == 0) {
+    // The export direction's type wins (uploads are what the list judges; for a pull,
+    // the response); an import direction's type says nothing about what left.
+    if (D.inspect && (s.content_type_len == 0 || d == s.type_dir)) {
       s.content_type_len = static_cast<uint8_t>(std::min(v.size(), s.content_type.size()));
       std::memcpy(s.content_type.data(), v.data(), s.content_type_len);
     }
@@ -330,11 +350,12 @@ void FlowInspector::scanForm(InspectDirection& D, const uint8_t* p, size_t n) no
 
 void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
   InspectDirection& D = s.dir[d];
+  const bool inspect = D.inspect;  // false: framing only (import direction)
   size_t i = 0;
   size_t raw = 0;  // start of the bytes not yet given to the detectors
   while (i < n) {
     if (D.http == InspectDirection::Http::kNotHttp) {
-      D.records.feed(p + i, n - i);  // a raw stream: its bytes are the body
+      if (inspect) D.records.feed(p + i, n - i);  // a raw stream: its bytes are the body
       i = n;
       break;
     }
@@ -342,13 +363,13 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
       const size_t take = D.body_left == UINT64_MAX
                               ? n - i
                               : static_cast<size_t>(std::min<uint64_t>(D.body_left, n - i));
-      if (D.form_body) {
+      if (D.form_body && inspect) {
         if (i > raw) scan(D, p + raw, i - raw);
         scanForm(D, p + i, take);
         raw = i + take;
       }
       // Count records over all bodies of the direction: keep the counter, feed bytes.
-      D.records.feed(p + i, take);
+      if (inspect) D.records.feed(p + i, take);
       i += take;
       if (D.body_left != UINT64_MAX) {
         D.body_left -= take;
@@ -389,12 +410,20 @@ void FlowInspector::httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_
       D.line_len = 0;
     }
   }
-  if (n > raw) scan(D, p + raw, n - raw);
+  if (inspect && n > raw) scan(D, p + raw, n - raw);
 }
 
 void FlowInspector::scanBytes(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept {
   InspectDirection& D = s.dir[d];
   if (D.done || n == 0) return;
+  if (!D.inspect) {
+    // Import: not scanned, no budget; the framing keeps the path and message lengths
+    // right should the direction be enabled again (a new ruleset version).
+    httpFeed(s, d, p, n);
+    D.skipped += n;
+    bytes_skipped_ += n;
+    return;
+  }
   if (D.scanned + n > config_.byte_budget) {
     n = static_cast<size_t>(config_.byte_budget - D.scanned);
     D.done = true;
@@ -409,10 +438,14 @@ bool FlowInspector::feed(uint32_t slot, const PacketView& pkt) noexcept {
   InspectSlot& s = slots_[slot];
   current_owner_ = s.owner;
   const uint32_t d = pkt.dir & 1u;
+  current_dir_ = static_cast<uint8_t>(d);
   InspectDirection& D = s.dir[d];
   if (s.finished || D.done) return false;
   const uint8_t* p = pkt.payload;
   uint32_t n = pkt.payload_len;
+  // FIN: this direction carries no more data (an export direction that ended lets the
+  // flow settle, see RulesPolicy::settled).
+  const bool fin = pkt.tcp && (pkt.tcp_flags & 0x01) != 0;
   if (pkt.tcp && pkt.has_seq) {
     const bool syn = pkt.tcp_flags & 0x02;
     if (!D.seq_known) {
@@ -420,6 +453,12 @@ bool FlowInspector::feed(uint32_t slot, const PacketView& pkt) noexcept {
       D.next_seq = pkt.tcp_seq + (syn ? 1 : 0);
     }
     if (n == 0) {
+      // Only a FIN in order ends the direction (data before a later FIN may still come).
+      if (fin && pkt.tcp_seq == D.next_seq) {
+        const uint32_t before = D.scan.result().totalHits();
+        closeDirection(D);
+        return D.scan.result().totalHits() != before;
+      }
       return false;
     }
     const uint32_t seq = pkt.tcp_seq + (syn ? 1 : 0);
@@ -442,6 +481,7 @@ bool FlowInspector::feed(uint32_t slot, const PacketView& pkt) noexcept {
   }
   const uint32_t before = D.scan.result().totalHits() + s.records();
   scanBytes(s, d, p, n);
+  if (fin && pkt.tcp && pkt.has_seq && !D.done) closeDirection(D);
   return D.scan.result().totalHits() + s.records() != before;
 }
 

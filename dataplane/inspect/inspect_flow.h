@@ -8,7 +8,12 @@
 // FlowScanStates whose Hyperscan streams are opened once at create(); acquire()
 // only resets them (no allocation on the packet path). When the pool is exhausted
 // the flow is judged on metadata (counted). Each direction stops being scanned after
-// `byte_budget` payload bytes (counted).
+// `byte_budget` payload bytes (counted), or at its FIN (no data can follow).
+//
+// Export direction (verdict_export_side.h): the caller says which directions are
+// export (setDirections); the other one (import) is not scanned and its records are
+// not counted, only its HTTP framing is followed (request line for the path, message
+// lengths), which costs a few bytes per header line and nothing per body byte.
 //
 // TCP ordering: the next expected sequence number is tracked per direction. A
 // retransmitted segment is skipped (its new tail, if any, is scanned); a segment
@@ -67,8 +72,10 @@ struct InspectDirection {
   rules::detectors::FlowScanState scan;
   uint32_t next_seq = 0;
   bool seq_known = false;
-  bool done = false;         // budget reached or stopped
+  bool done = false;         // budget reached, FIN seen, or stopped
+  bool inspect = true;       // scanned (false: import direction, HTTP framing only)
   uint64_t scanned = 0;      // payload bytes given to the detectors
+  uint64_t skipped = 0;      // payload bytes of the import direction (not scanned)
   uint32_t gaps = 0;
   uint32_t retransmits = 0;
   // HTTP framing (cheap: request/status line and two headers).
@@ -95,10 +102,19 @@ struct InspectSlot {
   uint8_t path_len = 0;
   std::array<char, 96> content_type{};
   uint8_t content_type_len = 0;
+  // The direction whose Content-Type wins: the export direction (the request's when
+  // both directions are inspected). An import direction's type is ignored.
+  uint8_t type_dir = 0;
   bool finished = false;
+  // The first request's path, whichever direction carried it (for a pull from abroad
+  // the request is import, its path still names what was pulled).
   std::string_view pathView() const { return {path.data(), path_len}; }
   std::string_view contentTypeView() const { return {content_type.data(), content_type_len}; }
   uint32_t records() const { return dir[0].records.records() + dir[1].records.records(); }
+  // Records of the directions in `mask` (bit 0: client->server, bit 1: server->client).
+  uint32_t records(uint8_t mask) const {
+    return ((mask & 1) ? dir[0].records.records() : 0) + ((mask & 2) ? dir[1].records.records() : 0);
+  }
 };
 
 // Receives the keyed hashes of identifiers as the detectors confirm them. The scanner
@@ -108,7 +124,9 @@ struct InspectSlot {
 class KeyHashSink {
  public:
   virtual ~KeyHashSink() = default;
-  virtual void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept = 0;
+  // `dir`: the direction whose payload carried them (0 client->server, 1 server->client).
+  virtual void onKeyHashes(uint32_t owner, uint8_t dir,
+                           std::span<const rules::detectors::KeyHash> hashes) noexcept = 0;
 };
 
 class FlowInspector {
@@ -120,15 +138,23 @@ class FlowInspector {
 
   // A slot for a new flow, or kNoInspectSlot (pool exhausted: counted).
   uint32_t acquire() noexcept;
-  // Feeds one packet's payload. Returns true if detector or record counts changed.
+  // Which directions are scanned (bit 0: client->server, bit 1: server->client; both
+  // after acquire()). Worker thread, any time: a direction enabled again mid-flow
+  // resumes scanning at its next byte (what passed meanwhile is like a gap).
+  void setDirections(uint32_t slot, uint8_t mask) noexcept;
+  // Feeds one packet's payload (and a FIN without payload: the direction ends). Returns
+  // true if detector or record counts changed.
   bool feed(uint32_t slot, const PacketView& pkt) noexcept;
   // End of inspection (flow end or budget): flushes end-anchored matches. Idempotent.
   void finish(uint32_t slot) noexcept;
   void release(uint32_t slot) noexcept;
   InspectSlot& at(uint32_t slot) noexcept { return slots_[slot]; }
   const InspectSlot& at(uint32_t slot) const noexcept { return slots_[slot]; }
-  bool budgetSpent(uint32_t slot) const noexcept {
-    return slots_[slot].dir[0].done && slots_[slot].dir[1].done;
+  bool budgetSpent(uint32_t slot) const noexcept { return spent(slot, 3); }
+  // Nothing more will be scanned in the directions of `mask` (budget spent or FIN);
+  // true for an empty mask.
+  bool spent(uint32_t slot, uint8_t mask) const noexcept {
+    return (!(mask & 1) || slots_[slot].dir[0].done) && (!(mask & 2) || slots_[slot].dir[1].done);
   }
   const rules::detectors::Scanner& scanner() const { return *scanner_; }
   // Control path, before the first feed(). nullptr: hashes stay in the scan result (16 max).
@@ -140,6 +166,7 @@ class FlowInspector {
   uint64_t gaps() const noexcept { return gaps_; }
   uint64_t budgetHits() const noexcept { return budget_hits_; }
   uint64_t bytesScanned() const noexcept { return bytes_scanned_; }
+  uint64_t bytesSkipped() const noexcept { return bytes_skipped_; }  // import payload
   uint32_t inUse() const noexcept { return static_cast<uint32_t>(slots_.size() - free_.size()); }
 
  private:
@@ -151,6 +178,8 @@ class FlowInspector {
   static constexpr size_t kHashChunk = 128;
   void scan(InspectDirection& D, const uint8_t* p, size_t n) noexcept;
   void drain(InspectDirection& D) noexcept;
+  // A direction that can carry no more data (FIN): end-anchored matches now, then done.
+  void closeDirection(InspectDirection& D) noexcept;
   // Frames HTTP and scans: header and non-HTTP bytes as they are, form bodies decoded.
   void httpFeed(InspectSlot& s, uint32_t d, const uint8_t* p, size_t n) noexcept;
   void scanForm(InspectDirection& D, const uint8_t* p, size_t n) noexcept;
@@ -162,10 +191,12 @@ class FlowInspector {
   std::vector<uint32_t> free_;  // reserved to capacity: push/pop never allocate
   KeyHashSink* hash_sink_ = nullptr;
   uint32_t current_owner_ = 0;  // owner of the slot being fed
+  uint8_t current_dir_ = 0;     // direction being fed
   uint64_t pool_exhausted_ = 0;
   uint64_t gaps_ = 0;
   uint64_t budget_hits_ = 0;
   uint64_t bytes_scanned_ = 0;
+  uint64_t bytes_skipped_ = 0;
 };
 
 // Application protocols whose payload is encrypted: judged on metadata only.

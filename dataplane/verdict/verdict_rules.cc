@@ -81,6 +81,11 @@ uint64_t sipHash24(const std::array<uint64_t, 2>& k, const uint8_t* p, size_t n)
   return v0 ^ v1 ^ v2 ^ v3;
 }
 
+// Sum of the per-direction counts of the directions in `mask`.
+uint32_t inMask(const uint32_t (&by_dir)[2], uint8_t mask) {
+  return ((mask & 1) ? by_dir[0] : 0) + ((mask & 2) ? by_dir[1] : 0);
+}
+
 uint64_t entityYearKey(uint32_t entity, int32_t year) {
   return (uint64_t{entity} << 32) | static_cast<uint32_t>(year);
 }
@@ -153,6 +158,10 @@ absl::StatusOr<std::unique_ptr<RulesPolicy>> RulesPolicy::create(
     v.dictionary_of = v.dict_store;
     v.counts = &v.counters;
     v.individuals = &v.inds;
+    auto sides = ExportSides::build(rs);
+    if (!sides.ok()) return sides.status();
+    v.sides_store = std::move(*sides);
+    v.sides = &v.sides_store;
   }
   return p;
 }
@@ -200,19 +209,27 @@ absl::Status RulesPolicy::initBlocks() {
   return absl::OkStatus();
 }
 
-void RulesPolicy::onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept {
+void RulesPolicy::onKeyHashes(uint32_t owner, uint8_t dir,
+                              std::span<const rules::detectors::KeyHash> hashes) noexcept {
   FlowState& st = flows_[owner % flows_.size()];
+  dir &= 1;
+  // Only export directions' identifiers are kept (the dry run keeps those of every
+  // version it judges; each judge counts its own directions').
+  uint8_t keep = st.side[0].mask;
+  if (!dataplane_ && versions_.size() > 1) keep |= st.side[1].mask;
+  if (((keep >> dir) & 1) == 0) return;  // import: counted nowhere
   for (const auto& kh : hashes) {
     // Repeats within the last block are dropped (cheap); the sketches ignore the rest.
-    if (st.chain_tail != kNoBlock) {
+    const bool same_dir = st.chain_tail != kNoBlock && blocks_[st.chain_tail].dir == dir;
+    if (same_dir) {
       const HashBlock& t = blocks_[st.chain_tail];
       bool dup = false;
       for (uint32_t i = 0; i < t.n && !dup; ++i) dup = t.h[i] == kh.hash;
       if (dup) continue;
     }
-    if (st.chain_tail == kNoBlock || blocks_[st.chain_tail].n == blocks_[st.chain_tail].h.size()) {
+    if (!same_dir || blocks_[st.chain_tail].n == blocks_[st.chain_tail].h.size()) {
       if (free_block_ == kNoBlock) {
-        ++st.ids_dropped;
+        ++st.ids_dropped[dir];
         ++dp_stats_.hashes_dropped;
         continue;
       }
@@ -220,6 +237,7 @@ void RulesPolicy::onKeyHashes(uint32_t owner, std::span<const rules::detectors::
       free_block_ = blocks_[b].next;
       blocks_[b].next = kNoBlock;
       blocks_[b].n = 0;
+      blocks_[b].dir = dir;
       if (st.chain_tail == kNoBlock) {
         st.chain_head = b;
       } else {
@@ -229,8 +247,8 @@ void RulesPolicy::onKeyHashes(uint32_t owner, std::span<const rules::detectors::
     }
     HashBlock& t = blocks_[st.chain_tail];
     t.h[t.n++] = kh.hash;
-    ++st.ids;
-    ++st.ids_total;
+    ++st.ids[dir];
+    ++st.ids_total[dir];
   }
 }
 
@@ -240,12 +258,13 @@ void RulesPolicy::recycleChain(FlowState& st) noexcept {
     free_block_ = st.chain_head;
   }
   st.chain_head = st.chain_tail = kNoBlock;
-  st.ids = 0;
+  st.ids[0] = st.ids[1] = 0;
 }
 
 void RulesPolicy::freeChain(FlowState& st) noexcept {
   recycleChain(st);
-  st.ids_dropped = st.ids_total = 0;
+  st.ids_dropped[0] = st.ids_dropped[1] = 0;
+  st.ids_total[0] = st.ids_total[1] = 0;
 }
 
 uint32_t RulesPolicy::unmergedFed(const FlowState& st) const noexcept {
@@ -268,21 +287,21 @@ void RulesPolicy::feedCounters(const FlowView& flow, FlowState& st, const Decisi
     if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineSensitive) sens = Sensitivity::kSensitive;
     if (u.key.kind == rules::eval::CounterKey::Kind::kBaselineNonSensitive) sens = Sensitivity::kNonSensitive;
     const TallyKey key{u.key, country, sens};
-    // Plain counts once; the hashes block by block (every update the Evaluator pushes
-    // has add > 0: the flow's individuals count for it).
-    uint32_t b = st.chain_head;
-    wiring_.shard->update(key,
-                          b != kNoBlock ? std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n)
-                                        : std::span<const uint64_t>(),
-                          records, bytes, at_end ? 1 : 0);
-    for (b = b != kNoBlock ? blocks_[b].next : kNoBlock; b != kNoBlock; b = blocks_[b].next) {
-      wiring_.shard->update(key, std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n), 0, 0, 0);
+    // Plain counts once; the hashes block by block, export directions' only (every
+    // update the Evaluator pushes has add > 0: the flow's individuals count for it).
+    bool plain = true;
+    for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
+      if (((facts.mask >> blocks_[b].dir) & 1) == 0) continue;
+      wiring_.shard->update(key, std::span<const uint64_t>(blocks_[b].h.data(), blocks_[b].n), plain ? records : 0,
+                            plain ? bytes : 0, plain && at_end ? 1 : 0);
+      plain = false;
     }
+    if (plain) wiring_.shard->update(key, std::span<const uint64_t>(), records, bytes, at_end ? 1 : 0);
   }
   if (!updates.empty()) {
     st.fed_records = facts.f.records > st.fed_records ? facts.f.records : st.fed_records;
     st.fed_bytes = flow.bytes[out] > st.fed_bytes ? flow.bytes[out] : st.fed_bytes;
-    if (st.ids > 0) {
+    if (const uint32_t ids = inMask(st.ids, facts.mask); ids > 0) {
       // Fed hashes the store already acknowledged are in its counts; the rest stay in
       // the flow's judge until the acknowledgement covers their feed.
       const uint64_t merged = wiring_.shard->mergedSeq();
@@ -293,13 +312,13 @@ void RulesPolicy::feedCounters(const FlowView& flow, FlowState& st, const Decisi
       }
       if (st.fed_unmerged[0] != 0 && merged >= st.fed_seq[0]) st.fed_unmerged[0] = 0;
       const int i = st.fed_unmerged[0] == 0 ? 0 : 1;
-      st.fed_unmerged[i] += st.ids;
+      st.fed_unmerged[i] += ids;
       st.fed_seq[i] = wiring_.shard->seq();
     }
     if (!at_end) ++dp_stats_.feeds;
   }
   // Hashes of a decision that reaches no counter (no tenant, or a pull that is not
-  // export) count nowhere, as they never did at flow end.
+  // export), and any left from a direction that is no longer export, count nowhere.
   recycleChain(st);
 }
 
@@ -328,6 +347,7 @@ void RulesPolicy::bindCurrent() noexcept {
   v.dictionary_of = s.dictionaryOf();
   v.counts = wiring_.counts;
   v.individuals = nullptr;
+  v.sides = &s.exportSides();
 }
 
 absl::StatusOr<std::unique_ptr<PreparedRuleset>> RulesPolicy::prepare(std::shared_ptr<const RulesetSnapshot> next) {
@@ -417,7 +437,20 @@ RulesPolicy::FlowState& RulesPolicy::state(const FlowView& flow) noexcept {
   return st;
 }
 
-void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const FlowState& st,
+void RulesPolicy::deriveSides(const FlowView& flow, FlowState& st) noexcept {
+  if (st.side_seq == version_seq_ + 1) return;
+  st.side_seq = version_seq_ + 1;
+  const IpAddress client = ipOf(flow.client_ip, flow.ip_version);
+  const IpAddress server = ipOf(flow.server_ip, flow.ip_version);
+  uint8_t scan = 0;
+  for (size_t i = 0; i < versions_.size() && i < st.side.size(); ++i) {
+    st.side[i] = versions_[i].sides->sideOf(client, server, flow.vlan);
+    scan |= st.side[i].mask;
+  }
+  if (FlowInspector* in = inspectorOf(st)) in->setDirections(st.slot, scan);
+}
+
+void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const FlowState& st, uint8_t mask,
                             Facts* facts) const {
   rules::eval::FlowFacts& f = facts->f;
   f.vlan = flow.vlan;
@@ -430,16 +463,21 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
   facts->distinct = 0;
   facts->dropped = 0;
   facts->sensitive = false;
+  facts->mask = mask;
   if (const InspectSlot* sp = slotOf(st)) {
     const InspectSlot& s = *sp;
+    // Export directions only: what came into the zone is not export.
+    const bool d0 = (mask & 1) != 0, d1 = (mask & 2) != 0;
+    const auto& r0 = s.dir[0].scan.result();
+    const auto& r1 = s.dir[1].scan.result();
     f.contentType = s.contentTypeView();
     f.path = s.pathView();
-    f.records = s.records();
+    f.records = s.records(mask);
     for (size_t i = 0; i < v.detector_of.size(); ++i) {
       if (v.detector_of[i] < 0) continue;
       const auto id = static_cast<size_t>(v.detector_of[i]);
       // The scanner counts matches; used as "records with a hit" (an upper bound).
-      facts->det[i] = s.dir[0].scan.result().hits[id] + s.dir[1].scan.result().hits[id];
+      facts->det[i] = (d0 ? r0.hits[id] : 0) + (d1 ? r1.hits[id] : 0);
     }
     // A flow still inspected under the previous detector database names its
     // dictionaries by that database's indexes.
@@ -447,46 +485,34 @@ void RulesPolicy::fillFacts(const VersionRt& v, const FlowView& flow, const Flow
     for (size_t i = 0; i < v.dictionary_of.size() && i < dict_of.size(); ++i) {
       if (dict_of[i] < 0) continue;
       const auto idx = static_cast<size_t>(dict_of[i]);
-      facts->dict[i] = s.dir[0].scan.result().dictionaryHits[idx] + s.dir[1].scan.result().dictionaryHits[idx];
+      facts->dict[i] = (d0 ? r0.dictionaryHits[idx] : 0) + (d1 ? r1.dictionaryHits[idx] : 0);
     }
-    for (const auto& dir : s.dir) {
-      const auto& r = dir.scan.result();
-      facts->sensitive = facts->sensitive || r.sensitiveHits > 0;
-      facts->dropped += r.keyHashesDropped;
-    }
+    facts->sensitive = (d0 && r0.sensitiveHits > 0) || (d1 && r1.sensitiveHits > 0);
+    facts->dropped += (d0 ? r0.keyHashesDropped : 0) + (d1 ? r1.keyHashesDropped : 0);
   }
-  facts->distinct = st.ids + (dataplane_ ? unmergedFed(st) : 0);
-  facts->dropped += st.ids_dropped;
-  facts->total = st.ids_total + facts->dropped;
+  facts->distinct = inMask(st.ids, mask) + (dataplane_ ? unmergedFed(st) : 0);
+  facts->dropped += inMask(st.ids_dropped, mask);
+  facts->total = inMask(st.ids_total, mask) + facts->dropped;
   if (f.path.empty()) f.path = flow.url;
   f.detectorRecords = {facts->det.data(), v.detector_of.size()};
   f.dictionaryRecords = {facts->dict.data(), v.dictionary_of.size()};
 }
 
-Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState& st, Facts* facts,
-                            uint32_t* new_individuals) const {
-  fillFacts(v, flow, st, facts);
+Decision RulesPolicy::judge(VersionRt& v, const ExportSide& side, const FlowView& flow, const FlowState& st,
+                            Facts* facts, uint32_t* new_individuals) const {
+  fillFacts(v, flow, st, side.mask, facts);
   rules::eval::FlowFacts& f = facts->f;
   const IpAddress client = ipOf(flow.client_ip, flow.ip_version);
   const IpAddress server = ipOf(flow.server_ip, flow.ip_version);
-  f.direction = Direction::kOutbound;
-  f.domesticIp = client;
-  f.foreignIp = server;
-  facts->outbound = true;
+  // The side decided the direction and the tenant (the Evaluator's own attribution
+  // rule; the tenant is handed over so it is not looked up again): a tenant client is
+  // an outbound transfer, else a tenant server is a pull from abroad, else nobody is.
+  f.direction = side.outbound ? Direction::kOutbound : Direction::kInboundPull;
+  f.domesticIp = side.outbound ? client : server;
+  f.foreignIp = side.outbound ? server : client;
+  f.tenant = side.tenant;
+  facts->outbound = side.outbound;
   Decision d = v.ev->evaluate(f, *v.counts);
-  if (d.basis == Basis::kUnknownTenant) {
-    // The client is not a tenant: if the server is, a party abroad pulls from the zone.
-    rules::eval::FlowFacts g = f;
-    g.direction = Direction::kInboundPull;
-    g.domesticIp = server;
-    g.foreignIp = client;
-    Decision d2 = v.ev->evaluate(g, *v.counts);
-    if (d2.basis != Basis::kUnknownTenant) {
-      f = g;
-      d = d2;
-      facts->outbound = false;
-    }
-  }
   // Individuals: keyed hashes of this flow not yet counted for the legal entity.
   uint32_t fresh = 0;
   const InspectSlot* sp = slotOf(st);
@@ -494,6 +520,7 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
     if (v.individuals != nullptr) {
       const int32_t year = v.ev->yearOf(f.timeUnix);
       for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
+        if (((side.mask >> blocks_[b].dir) & 1) == 0) continue;
         for (uint32_t i = 0; i < blocks_[b].n; ++i) {
           if (!v.individuals->seen(static_cast<uint32_t>(d.legalEntity), year, blocks_[b].h[i])) ++fresh;
         }
@@ -516,6 +543,7 @@ Decision RulesPolicy::judge(VersionRt& v, const FlowView& flow, const FlowState&
 
 PolicyAction RulesPolicy::onPacket(const FlowView& flow, const PacketView& pkt) noexcept {
   FlowState& st = state(flow);
+  deriveSides(flow, st);  // before any payload is scanned: import is never scanned
   bool point = flow.pkts[0] + flow.pkts[1] == 1;  // first packet
   if (flow.classified && !st.classified) {
     st.classified = true;
@@ -526,14 +554,15 @@ PolicyAction RulesPolicy::onPacket(const FlowView& flow, const PacketView& pkt) 
       st.stopped = true;
     }
   }
-  if (st.slot != kNoInspectSlot && pkt.payload_len > 0) {
+  // A FIN without payload ends its direction's inspection (so the flow can settle).
+  if (st.slot != kNoInspectSlot && (pkt.payload_len > 0 || (pkt.tcp && (pkt.tcp_flags & 0x01) != 0))) {
     if (FlowInspector* in = inspectorOf(st)) point = in->feed(st.slot, pkt) || point;
   }
   if (!dataplane_) {
     if (point && !dropsTraffic(st.action[0])) {
       for (size_t i = 0; i < versions_.size(); ++i) {
         Facts facts;
-        const Decision d = judge(versions_[i], flow, st, &facts, nullptr);
+        const Decision d = judge(versions_[i], st.side[i], flow, st, &facts, nullptr);
         ++evaluations_;
         const PolicyAction a = toPolicy(d.action);
         if (a > st.action[i]) st.action[i] = a;
@@ -545,7 +574,7 @@ PolicyAction RulesPolicy::onPacket(const FlowView& flow, const PacketView& pkt) 
   point = point || st.rec_version != version_seq_;
   if (point && !dropsTraffic(st.action[0])) {
     Facts facts;
-    const Decision d = judge(versions_[0], flow, st, &facts, nullptr);
+    const Decision d = judge(versions_[0], st.side[0], flow, st, &facts, nullptr);
     ++evaluations_;
     decide(flow, st, d, facts, false, wiring_.inline_mode);
     // Mid-flow: this packet's identifiers reach the counters now (other flows' judges
@@ -562,7 +591,12 @@ bool RulesPolicy::settled(const FlowView& flow, PolicyAction action) const noexc
   const FlowState& st = flows_[flow.flow_index % flows_.size()];
   if (!st.active || st.gen != flow.flow_gen || st.rec_version != version_seq_) return false;
   if (dropsTraffic(action)) return true;
-  return st.classified && st.slot == kNoInspectSlot;
+  if (!st.classified) return false;
+  if (st.slot == kNoInspectSlot) return true;
+  // Inspected: settled once its export directions will scan nothing more (budget
+  // spent, FIN); the import direction is never scanned, so its bytes change nothing.
+  const FlowInspector* in = inspectorOf(st);
+  return in != nullptr && st.side_seq == version_seq_ + 1 && in->spent(st.slot, st.side[0].mask);
 }
 
 PolicyAction RulesPolicy::decide(const FlowView& flow, FlowState& st, const Decision& d, const Facts& facts,
@@ -722,6 +756,7 @@ size_t RulesPolicy::formatReason(char* buf, size_t cap, const Decision& d) const
 
 void RulesPolicy::onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept {
   FlowState& st = state(flow);
+  deriveSides(flow, st);  // before finish() hands over the last identifiers
   if (FlowInspector* in = inspectorOf(st)) in->finish(st.slot);
   if (dataplane_) {
     onFlowEndDataplane(flow, st, log);
@@ -761,7 +796,7 @@ struct JsonOut {
 void RulesPolicy::onFlowEndDataplane(const FlowView& flow, FlowState& st, FlowLogFields* log) noexcept {
   Facts facts;
   VersionRt& v = versions_[0];
-  const Decision d = judge(v, flow, st, &facts, nullptr);
+  const Decision d = judge(v, st.side[0], flow, st, &facts, nullptr);
   ++evaluations_;
   const PolicyAction action = decide(flow, st, d, facts, true, wiring_.inline_mode);
   const RulesetSnapshot& snap = *current_->snap_;
@@ -850,7 +885,7 @@ void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFi
   for (size_t i = 0; i < versions_.size(); ++i) {
     VersionRt& v = versions_[i];
     VersionOutcome vo;
-    decisions[i] = judge(v, flow, st, &facts[i], &vo.new_individuals);
+    decisions[i] = judge(v, st.side[i], flow, st, &facts[i], &vo.new_individuals);
     ++evaluations_;
     const Decision& d = decisions[i];
     vo.decision = d;
@@ -875,6 +910,7 @@ void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFi
     if (d.legalEntity >= 0) {
       const int32_t year = v.ev->yearOf(facts[i].f.timeUnix);
       for (uint32_t b = st.chain_head; b != kNoBlock; b = blocks_[b].next) {
+        if (((facts[i].mask >> blocks_[b].dir) & 1) == 0) continue;  // import
         for (uint32_t k = 0; k < blocks_[b].n; ++k) v.inds.add(static_cast<uint32_t>(d.legalEntity), year, blocks_[b].h[k]);
       }
     }
@@ -882,7 +918,9 @@ void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFi
   }
   // Detector match counts by the lists' names (first version's order, then others').
   const InspectSlot* sp = slotOf(st);
-  for (const auto& v : versions_) {
+  for (size_t vi = 0; vi < versions_.size(); ++vi) {
+    const VersionRt& v = versions_[vi];
+    const uint8_t mask = facts[vi].mask;  // this version's export directions
     const auto& rs = v.ev->ruleset();
     for (size_t i = 0; i < v.detector_of.size(); ++i) {
       const std::string& name = rs.detectors(static_cast<int>(i)).name();
@@ -892,7 +930,7 @@ void RulesPolicy::onFlowEndDryRun(const FlowView& flow, FlowState& st, FlowLogFi
       uint32_t c = 0;
       if (v.detector_of[i] >= 0 && sp != nullptr) {
         const auto id = static_cast<size_t>(v.detector_of[i]);
-        c = sp->dir[0].scan.result().hits[id] + sp->dir[1].scan.result().hits[id];
+        c = ((mask & 1) ? sp->dir[0].scan.result().hits[id] : 0) + ((mask & 2) ? sp->dir[1].scan.result().hits[id] : 0);
       }
       out.detectors.emplace_back(name, c);
     }

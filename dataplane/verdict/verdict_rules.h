@@ -20,7 +20,11 @@
 //
 // Tenant and direction (docs/negative-list.md): the end whose address a tenant's
 // source CIDRs (and VLAN) claim is domestic. If the client is domestic the flow is an
-// outbound transfer; if only the server is, it is a pull from abroad.
+// outbound transfer; if only the server is, it is a pull from abroad. Only the export
+// direction (the one leaving the zone, verdict_export_side.h) is scanned and counted:
+// detector and dictionary hits, sensitive hits, records and identifiers of the import
+// direction count for nothing. The direction is derived at the flow's first packet
+// (before its payload is scanned) and again under each new ruleset version.
 #pragma once
 
 #include <array>
@@ -37,6 +41,7 @@
 #include "dataplane/counters/counters_table.h"
 #include "dataplane/evidence_sink/evidence_sink.h"
 #include "dataplane/inspect/inspect_flow.h"
+#include "dataplane/verdict/verdict_export_side.h"
 #include "dataplane/verdict/verdict_policy.h"
 #include "dataplane/verdict/verdict_ruleset.h"
 #include "rules/eval/eval_ruleset.h"
@@ -185,7 +190,9 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   PolicyAction onPacket(const FlowView& flow, const PacketView& pkt) noexcept override;
   void onFlowEnd(const FlowView& flow, FlowLogFields* log) noexcept override;
   // Dataplane: a flow is settled once blocked/held, or classified and no longer
-  // inspected, and judged under the version in force; epoch() = adopts so far.
+  // inspected in its export direction (encrypted, budget spent, FIN; an import
+  // direction is never inspected), and judged under the version in force;
+  // epoch() = adopts so far.
   bool settled(const FlowView& flow, PolicyAction action) const noexcept override;
   uint64_t epoch() const noexcept override { return version_seq_; }
 
@@ -204,6 +211,11 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     bool fail_closed = false;  // blocked because evidence could not be written
     bool recorded = false;     // an EvidenceEvent was submitted for this flow
     bool decided = false;      // rec_* hold the last decision
+    // The export direction per version (dry run: up to two), derived before the flow's
+    // first payload is scanned and again under each new version (side_seq is the
+    // version_seq_ + 1 it was derived under; 0 = not yet).
+    std::array<ExportSide, 2> side{};
+    uint32_t side_seq = 0;
     std::array<PolicyAction, 2> action{};
     // Dataplane: the last decision (records are written when it changes) and the
     // bytes that had crossed before it.
@@ -212,11 +224,13 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     uint32_t rec_version = 0;   // adopt counter when recorded
     uint64_t before_bytes[2] = {0, 0};   // [0] client->server, [1] server->client
     uint64_t last_bytes[2] = {0, 0};     // before the current packet
-    // The flow's keyed hashes not yet handed to the counters (dry run: all of them).
+    // The flow's keyed hashes not yet handed to the counters (dry run: all of them),
+    // per direction of the payload that carried them ([0] client->server); only
+    // export directions' hashes are kept.
     uint32_t chain_head = kNoBlock, chain_tail = kNoBlock;
-    uint32_t ids = 0;          // hashes kept in the chain
-    uint32_t ids_dropped = 0;  // hashes that found no free block (never reach a sketch)
-    uint32_t ids_total = 0;    // every hash kept for the flow, fed or not (records, log)
+    uint32_t ids[2] = {0, 0};          // hashes kept in the chain
+    uint32_t ids_dropped[2] = {0, 0};  // hashes that found no free block (never reach a sketch)
+    uint32_t ids_total[2] = {0, 0};    // every hash kept for the flow, fed or not (records, log)
     // Dataplane, fed mid-flow: hashes handed to the shard that the store may not count
     // yet, in two buckets by feed sequence: [0] the oldest unacknowledged feed, [1] the
     // feeds after it (up to fed_seq[1]). A bucket drops out once
@@ -231,7 +245,8 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   static constexpr uint32_t kNoBlock = 0xFFFFFFFFu;
   struct HashBlock {
     uint32_t next = kNoBlock;
-    uint32_t n = 0;
+    uint16_t n = 0;
+    uint8_t dir = 0;  // every hash of a block came from one direction
     std::array<uint64_t, 62> h{};
   };
   struct VersionRt {
@@ -241,17 +256,20 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
     std::span<const int32_t> dictionary_of;  // ruleset dictionary index -> DetectorSet index
     const rules::eval::CounterSource* counts = nullptr;
     IndividualCounter* individuals = nullptr;  // null: every hash of the flow is new
+    const ExportSides* sides = nullptr;        // tenant attribution -> export direction
     // Dry run: storage the views above point into.
     RulesVersion v;
     std::vector<int32_t> det_store, dict_store;
     rules::eval::InMemoryCounters counters;
     InMemoryIndividuals inds;
+    ExportSides sides_store;
   };
   struct Facts {
     rules::eval::FlowFacts f;
     std::array<uint32_t, 64> det{};
     std::array<uint32_t, 64> dict{};
     bool outbound = true;
+    uint8_t mask = kExportBoth;  // the directions judged (export)
     bool sensitive = false;
     // Keyed hashes of the flow the store does not count yet: in the chain, or fed but
     // not yet merged (dataplane). Dry run: the chain (the whole flow).
@@ -261,9 +279,12 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   };
 
   RulesPolicy() = default;
-  rules::eval::Decision judge(VersionRt& v, const FlowView& flow, const FlowState& st,
+  rules::eval::Decision judge(VersionRt& v, const ExportSide& side, const FlowView& flow, const FlowState& st,
                               Facts* facts, uint32_t* new_individuals) const;
-  void fillFacts(const VersionRt& v, const FlowView& flow, const FlowState& st, Facts* facts) const;
+  void fillFacts(const VersionRt& v, const FlowView& flow, const FlowState& st, uint8_t mask, Facts* facts) const;
+  // Derives the flow's export direction under each version, once per flow and version
+  // in force, and tells the inspector which directions to scan.
+  void deriveSides(const FlowView& flow, FlowState& st) noexcept;
   FlowState& state(const FlowView& flow) noexcept;
   // The flow's inspection slot under the inspector it started with (null: none).
   InspectSlot* slotOf(FlowState& st) noexcept;
@@ -278,7 +299,7 @@ class RulesPolicy final : public FlowPolicy, private KeyHashSink {
   void fillEvent(const FlowView& flow, const FlowState& st, const rules::eval::Decision& d, const Facts& facts,
                  PolicyAction a, bool at_end, evidence_sink::EvidenceEvent* ev) noexcept;
   void bindCurrent() noexcept;
-  void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept override;
+  void onKeyHashes(uint32_t owner, uint8_t dir, std::span<const rules::detectors::KeyHash> hashes) noexcept override;
   void freeChain(FlowState& st) noexcept;
   void recycleChain(FlowState& st) noexcept;  // returns the blocks; ids = 0
   // Dataplane: fed hashes the store has not acknowledged merging (0 once it has).

@@ -125,6 +125,10 @@ absl::StatusOr<std::shared_ptr<const RulesetSnapshot>> RulesetSnapshot::build(ru
     s->dictionaryOf_.push_back(idx ? static_cast<int32_t>(*idx) : -1);
   }
 
+  auto sides = ExportSides::build(rs);
+  if (!sides.ok()) return sides.status();
+  s->exportSides_ = std::move(*sides);
+
   auto names = std::make_shared<evidence_sink::RulesetNames>();
   names->sha256 = s->sha_;
   for (const auto& le : rs.legal_entities()) names->tenants.push_back(le);

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "dataplane/counters/counters_table.h"
 #include "dataplane/evidence_sink/evidence_sink.h"
+#include "dataplane/verdict/verdict_export_side.h"
 #include "rules/detectors/detector_set.h"
 #include "rules/eval/eval_ruleset.h"
 
@@ -69,6 +70,8 @@ class RulesetSnapshot {
   // (-1: not in the database).
   std::span<const int32_t> detectorOf() const { return detectorOf_; }
   std::span<const int32_t> dictionaryOf() const { return dictionaryOf_; }
+  // Which direction of a flow is export under this version (tenant attribution).
+  const ExportSides& exportSides() const { return exportSides_; }
 
  private:
   RulesetSnapshot() = default;
@@ -85,6 +88,7 @@ class RulesetSnapshot {
   std::vector<counters::ThresholdSpec> thresholds_;
   std::vector<double> alertRatios_;
   std::vector<int32_t> detectorOf_, dictionaryOf_;
+  ExportSides exportSides_;
 };
 
 }  // namespace xborder::dp

@@ -161,8 +161,12 @@ std::string residentId(unsigned i) {
 
 struct RecordingSink : KeyHashSink {
   std::vector<std::pair<uint32_t, rules::detectors::KeyHash>> got;
-  void onKeyHashes(uint32_t owner, std::span<const rules::detectors::KeyHash> hashes) noexcept override {
-    for (const auto& h : hashes) got.emplace_back(owner, h);
+  std::vector<uint8_t> dirs;  // the direction of each hash in `got`
+  void onKeyHashes(uint32_t owner, uint8_t dir, std::span<const rules::detectors::KeyHash> hashes) noexcept override {
+    for (const auto& h : hashes) {
+      got.emplace_back(owner, h);
+      dirs.push_back(dir);
+    }
   }
 };
 
@@ -203,6 +207,72 @@ TEST(FlowInspector, KeyHashSinkReceivesEveryIdentifier) {
   }
   EXPECT_EQ(sink.got.size(), kIds);
   EXPECT_EQ(seen, want);
+  for (uint8_t d : sink.dirs) EXPECT_EQ(d, 0u) << "every identifier was in the request";
+}
+
+// The import direction (setDirections): its payload is not scanned (no hits, no
+// identifiers, no records, no budget), only its HTTP framing is followed, so the path
+// of a request it carries is still known; the Content-Type is the export direction's.
+TEST(FlowInspector, ImportDirectionIsFramedNotScanned) {
+  auto fi = makeInspector();
+  RecordingSink sink;
+  fi->setKeyHashSink(&sink);
+  const uint32_t s = fi->acquire();
+  fi->at(s).owner = 5;
+  fi->setDirections(s, 2);  // a pull from abroad: server->client is export
+  std::string ids;
+  for (unsigned i = 0; i < 20; ++i) ids += "{\"id_no\":\"" + residentId(i) + "\"}\n";
+  const std::string req = "POST /pull/export?x=1 HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                          "Content-Length: " + std::to_string(ids.size()) + "\r\n\r\n" + ids;
+  fi->feed(s, seg(req, 1, 0));
+  EXPECT_EQ(fi->at(s).pathView(), "/pull/export?x=1");
+  EXPECT_EQ(fi->at(s).dir[0].scan.result().totalHits(), 0u) << "the import direction was scanned";
+  EXPECT_EQ(fi->at(s).records(1), 0u);
+  EXPECT_EQ(fi->at(s).contentTypeView(), "") << "an import direction's type says nothing about what left";
+  EXPECT_EQ(fi->bytesSkipped(), req.size());
+  EXPECT_EQ(fi->bytesScanned(), 0u);
+  EXPECT_TRUE(sink.got.empty());
+  const std::string resp = "HTTP/1.1 200 OK\r\nContent-Type: application/x-ndjson\r\nContent-Length: " +
+                           std::to_string(ids.size()) + "\r\n\r\n" + ids;
+  fi->feed(s, seg(resp, 9000, 1));
+  fi->finish(s);
+  EXPECT_EQ(fi->at(s).dir[1].scan.result().hitsOf(DetectorId::kCnResidentId), 20u);
+  EXPECT_EQ(fi->at(s).records(2), 20u);
+  EXPECT_EQ(fi->at(s).contentTypeView(), "application/x-ndjson");
+  EXPECT_EQ(fi->bytesScanned(), resp.size());
+  ASSERT_EQ(sink.got.size(), 20u);
+  for (uint8_t d : sink.dirs) EXPECT_EQ(d, 1u);
+  // Both directions again (unknown tenant): the request's type wins, as before.
+  const uint32_t t = fi->acquire();
+  fi->feed(t, seg(req, 1, 0));
+  fi->feed(t, seg(resp, 9000, 1));
+  EXPECT_EQ(fi->at(t).contentTypeView(), "application/json");
+  EXPECT_EQ(fi->at(t).records(), 40u);
+}
+
+// A FIN in order ends its direction: nothing more can be scanned there (spent), the
+// other direction is unaffected; a FIN beyond a hole does not end it.
+TEST(FlowInspector, FinEndsTheDirection) {
+  auto fi = makeInspector();
+  const uint32_t s = fi->acquire();
+  const std::string get = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  fi->feed(s, seg(get, 1, 0));
+  PacketView fin = seg("", 100, 0);
+  fin.tcp_flags = 0x11;  // FIN beyond the next byte: a hole before it
+  fi->feed(s, fin);
+  EXPECT_FALSE(fi->spent(s, 1));
+  fin.tcp_seq = 1 + static_cast<uint32_t>(get.size());
+  fi->feed(s, fin);
+  EXPECT_TRUE(fi->spent(s, 1));
+  EXPECT_FALSE(fi->spent(s, 3));
+  EXPECT_TRUE(fi->spent(s, 0));
+  // A FIN riding on data: the data is scanned, then the direction ends.
+  const std::string last = "mobile 13800138000\n";
+  PacketView p = seg(last, 5000, 1);
+  p.tcp_flags = 0x19;
+  fi->feed(s, p);
+  EXPECT_EQ(fi->at(s).dir[1].scan.result().hitsOf(DetectorId::kCnMobile), 1u);
+  EXPECT_TRUE(fi->spent(s, 3));
 }
 
 TEST(FlowInspector, FormBodiesArePercentDecoded) {
