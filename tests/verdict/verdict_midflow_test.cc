@@ -36,13 +36,6 @@ struct Fields : FlowLogFields {
   void append(std::string_view j) noexcept override { text.append(j); }
 };
 
-uint64_t splitmix(uint64_t* s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // A keep-alive style upload: the request head alone, then the body in segments of
 // whole JSON lines (one resident ID each), so the identifiers each segment carries are
 // known exactly.

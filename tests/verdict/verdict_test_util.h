@@ -109,6 +109,14 @@ inline std::string hex(const std::string& bytes) {
   return o;
 }
 
+// SplitMix64 (Steele, Lea, Flood): a reproducible stream of test values.
+inline uint64_t splitmix(uint64_t* s) {
+  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // 2026-01-01 12:00 UTC: a day the sample list's filings are in force.
 inline constexpr uint64_t kNewYearNoon = 1767268800ull * 1000000000ull;
 

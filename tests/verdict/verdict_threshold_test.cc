@@ -45,13 +45,6 @@ struct Lines : FlowLogSink {
   void onFlowRecord(std::string_view l) noexcept override { lines.emplace_back(l); }
 };
 
-uint64_t splitmix(uint64_t* s) {
-  uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // One worker: engine + policy + shard over a shared store and sink.
 struct Worker {
   counters::CounterShard shard{64};
