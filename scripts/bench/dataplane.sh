@@ -40,6 +40,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 shared=${XB_SHARED_DIR:-$root/../shared}
 
+# shellcheck source=scripts/bench/bench_common.sh
+. "$here/bench_common.sh"
 die() { echo "dataplane.sh: $*" >&2; exit 1; }
 usage_error() { echo "dataplane.sh: $* (try --help)" >&2; exit 2; }
 
@@ -75,9 +77,7 @@ log=$out/logs
 rm -rf "$log"; mkdir -p "$log"
 : > "$out/results.tsv"
 # Raw results, one "key<TAB>value" a line, for the table and for tests.
-put() { printf '%s\t%s\n' "$1" "$2" >> "$out/results.tsv"; }
 get() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$out/results.tsv"; }
-note() { echo "== $*" >&2; }
 
 # --- binaries -------------------------------------------------------------------------
 if [ -z "$build" ]; then
@@ -118,23 +118,6 @@ editcap -F pcap -r "$cap" "$out/one.pcap" 1 >/dev/null
 packets=$(capinfos -M -c -T "$cap" | awk -F'\t' 'NR == 2 { print $2 }')
 [ "${packets:-0}" -gt 1 ] || die "$cap holds fewer than 2 packets"
 # Largest frame decides the mbuf size: net_pcap's infinite_rx keeps each frame in one mbuf.
-max_frame() {  # $1 = pcap; prints the largest captured frame length
-  python3 - "$1" <<'EOF'
-import struct, sys
-with open(sys.argv[1], "rb") as f:
-    magic = f.read(24)[:4]
-    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    best = 0
-    while True:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        incl = struct.unpack(endian + "IIII", h)[2]
-        best = max(best, incl)
-        f.seek(incl, 1)
-print(best)
-EOF
-}
 maxlen=$(max_frame "$cap")
 mbuf_size=$(( (maxlen + 128 + 1023) / 1024 * 1024 ))  # + headroom, rounded up to 1 KiB
 [ "$mbuf_size" -ge 2048 ] || mbuf_size=2048
@@ -155,7 +138,6 @@ eal_args() {  # $1 = file prefix
        "--vdev net_pcap0,rx_pcap=$cap,infinite_rx=1 --vdev net_pcap1,rx_pcap=$cap,infinite_rx=1"
 }
 
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- testpmd io ------------------------------------------------------------------------
 # testpmd prints Rx-pps per port every second; the rate over both ports is their sum.

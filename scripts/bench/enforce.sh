@@ -59,6 +59,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
+# shellcheck source=scripts/bench/bench_common.sh
+. "$here/bench_common.sh"
 die() { echo "enforce.sh: $*" >&2; exit 1; }
 usage_error() { echo "enforce.sh: $* (try --help)" >&2; exit 2; }
 
@@ -99,10 +101,7 @@ out=$(cd "$out" && pwd)
 log=$out/logs
 rm -rf "$log"; mkdir -p "$log"
 : > "$out/results.tsv"
-put() { printf '%s\t%s\n' "$1" "$2" >> "$out/results.tsv"; }
 get() { awk -F'\t' -v k="$1" '$1 == k { v = $2 } END { print v }' "$out/results.tsv"; }
-note() { echo "== $*" >&2; }
-median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) printf "%.0f\n", v[(NR + 1) / 2]; else printf "%.0f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # --- binaries -------------------------------------------------------------------------
 if [ -z "$build" ]; then
@@ -258,23 +257,6 @@ if [ "$do_callgrind" = 1 ]; then
 fi
 
 # --- DPDK: xborder-dataplane on net_pcap infinite_rx -----------------------------------------
-max_frame() {  # $1 = pcap; prints the largest captured frame length
-  python3 - "$1" <<'EOF'
-import struct, sys
-with open(sys.argv[1], "rb") as f:
-    magic = f.read(24)[:4]
-    endian = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    best = 0
-    while True:
-        h = f.read(16)
-        if len(h) < 16:
-            break
-        incl = struct.unpack(endian + "IIII", h)[2]
-        best = max(best, incl)
-        f.seek(incl, 1)
-print(best)
-EOF
-}
 app_setup() {  # $1 = capture, $2 = yaml; sets eal (EAL arguments for that capture)
   local pk mb n mem
   pk=$(capinfos -M -c -T "$1" | awk -F'\t' 'NR == 2 { print $2 }')
