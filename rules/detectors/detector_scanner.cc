@@ -14,7 +14,10 @@
 namespace xborder::rules::detectors {
 namespace {
 
-constexpr size_t kMaxCandidate = 256;
+// Candidates are validated within kTailBytes of their end whatever the segmentation:
+// the retained tail always covers that much, so a whole-buffer scan and a chunked scan
+// of the same bytes give the same result (tests/rules_detectors/detector_scanner_fuzz).
+constexpr size_t kMaxCandidate = kTailBytes;
 // An ICD-10 code starting this close after a counted medical field key is its value.
 constexpr uint64_t kFieldValueGap = 32;
 
@@ -321,18 +324,22 @@ void Scanner::handleCandidate(MatchCtx& m, const PatternMeta& meta, uint64_t fro
     case F::kEmail: {
       // Walk back from '@' over local-part characters; the local part must start at a
       // boundary inside the window (else the address is longer than we keep).
+      // The walk runs over the raw window, not the stripped one: stripping would hide
+      // local-part characters ('-', '.') at the window start and make a too-long
+      // address look like a short one in a chunked scan but not in a whole one.
       size_t at = s.rfind('@');
       valid = at != std::string_view::npos;
       if (valid) {
-        size_t b = at;
+        const size_t lead = static_cast<size_t>(s.data() - raw.data());
+        const size_t end = lead + s.size();
+        size_t b = lead + at;
         auto localChar = [](char c) { return isAlnum(c) || std::string_view("._%+-").find(c) != std::string_view::npos; };
-        while (b > 0 && localChar(s[b - 1])) --b;
-        const bool atWindowStart = s.data() + b == raw.data() && from > 0;
-        if (atWindowStart) {
+        while (b > 0 && localChar(raw[b - 1])) --b;
+        if (b == 0 && from > 0) {  // the local part may start before the window
           ++r.unvalidated;
           return;
         }
-        s = stripBoundaries(s.substr(b));
+        s = stripBoundaries(raw.substr(b, end - b));
         valid = validEmail(s);
       }
       if (valid) {
