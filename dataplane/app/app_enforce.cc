@@ -191,16 +191,17 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
     requestReopen();
   }
 
-  // Asks the writer to reopen a log that stopped intake, if space is back.
-  void requestReopen() {
+  // Asks the writer to reopen a log that stopped intake, if space is back. True when
+  // asked (the writer applies it on its next turn).
+  bool requestReopen() {
     {
       std::lock_guard lk(log_mu);
-      if (log->state() != ev::LogState::kIntakeStopped) return;  // integrity alarm: operator's
+      if (log->state() != ev::LogState::kIntakeStopped) return false;  // integrity alarm: operator's
     }
     struct statvfs fs {};
     if (::statvfs(cfg.evidence_log.c_str(), &fs) != 0 ||
         static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < resume_free_bytes) {
-      return;
+      return false;
     }
     sink->resumeLog([this]() -> ev::Log* {
       std::lock_guard lk(log_mu);
@@ -228,6 +229,7 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
                    cfg.evidence_log.c_str());
       std::abort();
     });
+    return true;
   }
 
   void checkpoint() {
@@ -508,6 +510,17 @@ void Enforcement::chores() {
     m.checkpoint();
     m.next_checkpoint = now + std::chrono::seconds(m.cfg.checkpoint_interval_s);
   }
+}
+
+void Enforcement::beforeFinalFlush(std::chrono::milliseconds wait) {
+  Impl& m = *impl_;
+  if (!m.started || m.stopped || m.sink->writerHealthy() || !m.requestReopen()) return;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  while (!m.sink->writerHealthy() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::fprintf(stderr, "xborder-dataplane: evidence log %s %s before the final flush\n", m.cfg.evidence_log.c_str(),
+               m.sink->writerHealthy() ? "takes records again" : "still refuses records");
 }
 
 void Enforcement::stop(std::string_view reason) {

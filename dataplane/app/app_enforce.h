@@ -69,6 +69,10 @@ class Enforcement {
   ReloadResult reload(const std::string& path, std::string_view by);
   // One request line from the control socket -> one reply line.
   std::string handleControl(std::string_view line);
+  // At stop, before the workers flush every open flow: a log that stopped intake is
+  // reopened now if space is back (waiting at most `wait` for the writer), so the
+  // flushed flows' final records are written rather than lost into a GAP.
+  void beforeFinalFlush(std::chrono::milliseconds wait);
   // APPLIANCE stop, final merge + snapshot, drain the writer, last checkpoint.
   void stop(std::string_view reason);
 

@@ -389,6 +389,9 @@ int App::run(int argc, char** argv) {
   std::fprintf(stderr, "%s: stopping (%s): flushing every open flow\n", kProg, why);
   advancePhase(kStopRx);
   advancePhase(kDrainRx);
+  if (enforce_) {
+    enforce_->beforeFinalFlush(std::chrono::seconds(3));
+  }
   advancePhase(kFinal);
   rte_eal_mp_wait_lcore();
   drainLogs();

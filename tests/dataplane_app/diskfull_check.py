@@ -104,6 +104,14 @@ def main():
                   f"every flow after the reopen has its decision record after the GAP ({len(after)} flows)")
         lost_decisions = [p for p in ports["full"] + unfiled if p in decided]
         check(not lost_decisions, f"no decision record of the full phase (lost, counted in the GAP): {lost_decisions}")
+    # Flows still open at stop are flushed after the log took records again (the reopen
+    # comes before the final flush), so each has its final record; none is lost to a GAP.
+    fl_log = [json.loads(l) for l in open(os.path.join(out, "flows.json"))]
+    at_stop = {f["src_port"] for f in fl_log if f.get("flow", {}).get("reason") == "shutdown"}
+    finals_in = {r["flow"].get("src_port") for r in flows if r["flow"].get("final")}
+    check(at_stop and at_stop <= finals_in,
+          f"every flow flushed at stop ({len(at_stop)}) has its final record "
+          f"(missing: {sorted(at_stop - finals_in)[:8]})")
     control_gaps = [r for r in recs if r.get("type") == "GAP" and "control" in r["gap"].get("source", "")]
     print(f"info: {name}: {len(recs)} records, {len(flows)} FLOW, {len(gaps)} disk-full GAP, "
           f"{len(control_gaps)} control GAP; fill {len(ports['fill'])} flows, full {len(ports['full'])}+1, "
