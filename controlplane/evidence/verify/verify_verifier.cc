@@ -27,6 +27,7 @@
 #include "controlplane/evidence/bundle/bundle_tar.h"
 #include "controlplane/evidence/crypto/checkpoint.h"
 #include "controlplane/evidence/crypto/signed_note.h"
+#include "controlplane/evidence/crypto/sm3_fast.h"
 #include "controlplane/evidence/merkle/merkle_tree.h"
 #include "controlplane/evidence/merkle/merkle_verify.h"
 #include "controlplane/evidence/record/record_check.h"
@@ -46,6 +47,13 @@ using bundle::toHex;
 
 constexpr const char* kManifestJson = "MANIFEST.json";
 constexpr const char* kManifestSig = "MANIFEST.sig";
+
+// SM3 of file bytes: our x86-64-tuned SM3 (crypto/sm3_fast.h says why not OpenSSL's),
+// bit-identical to EVP_sm3, which the exporter uses, so a disagreement fails a bundle.
+std::string sm3Hex(std::string_view data) {
+  const auto d = crypto::Sm3Fast::digest(data);
+  return toHex(std::string_view(reinterpret_cast<const char*>(d.data()), d.size()));
+}
 
 std::string rawOf(const Hash& h) { return std::string(reinterpret_cast<const char*>(h.data()), h.size()); }
 
@@ -454,7 +462,7 @@ bool Run::stepManifest() {
       absl::StrCat(opened->verified.size(), " trusted signature(s)"));
   auto* id = res_.mutable_identity();
   id->set_manifest_sha256(toHex(bundle::sha256Bytes(json)));
-  id->set_manifest_sm3(toHex(bundle::sm3Bytes(json)));
+  id->set_manifest_sm3(sm3Hex(json));
   id->set_origin(manifest_.origin());
   id->set_hash(manifest_.profile().hash());
   id->set_range_from(manifest_.range_from());
@@ -1196,7 +1204,7 @@ void Run::startDigests() {
       pool_->add(kGroupSha, [this, j] { walkAndHashRecords(j.data, j.out); });
       continue;
     }
-    pool_->add(j.sm3 ? kGroupSm3 : kGroupSha, [j] { *j.out = toHex(j.sm3 ? bundle::sm3Bytes(j.data) : bundle::sha256Bytes(j.data)); });
+    pool_->add(j.sm3 ? kGroupSm3 : kGroupSha, [j] { *j.out = j.sm3 ? sm3Hex(j.data) : toHex(bundle::sha256Bytes(j.data)); });
   }
 }
 
