@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "dataplane/anomaly/anomaly_samples.h"
 #include "dataplane/counters/counters_table.h"
 #include "dataplane/evidence_sink/evidence_sink.h"
+#include "dataplane/evidence_sink/evidence_sink_ledger.h"
 #include "dataplane/evidence_sink/evidence_sink_records.h"
 #include "dataplane/verdict/verdict_rules.h"
 #include "dataplane/verdict/verdict_ruleset.h"
@@ -122,6 +124,18 @@ struct Enforcement::Impl final : public anomaly::AlertSink {
   std::atomic<uint64_t> gapped_lost_disk{0}, gapped_lost_control{0};
   uint64_t resume_free_bytes = kResumeFreeBytes;
   bool down_reported = false;  // the writer's stop was logged (once per episode)
+  // Losses a previous run could not record (it exited while the disk was full): read
+  // from the loss ledger at start, cleared there once written as GAP records.
+  std::optional<evidence_sink::LossLedger> ledger;
+  std::vector<ev::v1::EvidenceRecord> carried;
+  bool carried_written = false;
+
+  // Queues the previous run's GAP records; true when every one was queued.
+  bool submitCarried() {
+    bool all = true;
+    for (const ev::v1::EvidenceRecord& r : carried) all = sink->submitControl(r) && all;
+    return all;
+  }
   Clock::time_point next_merge, next_checkpoint, next_resume;
   bool started = false, stopped = false;
 
@@ -290,6 +304,26 @@ absl::StatusOr<std::unique_ptr<Enforcement>> Enforcement::create(const AppConfig
       m.resume_free_bytes = 2 * meta->segmentBytes;
     }
   }
+  // The loss ledger is made now, while there is room, so that writing it at an exit on
+  // a full disk needs no free block.
+  const std::string ledger_path = e.evidence_log + "/" + evidence_sink::LossLedger::kFileName;
+  if (absl::StatusOr<evidence_sink::LossLedger> l = evidence_sink::LossLedger::open(ledger_path); l.ok()) {
+    if (absl::StatusOr<std::vector<ev::v1::EvidenceRecord>> prev = l->read(); prev.ok()) {
+      m.carried = *std::move(prev);
+      for (ev::v1::EvidenceRecord& r : m.carried) {
+        r.mutable_gap()->set_source(absl::StrCat("previous run (exited before its log took records again): ",
+                                                 r.gap().source()));
+      }
+    } else {
+      std::fprintf(stderr, "xborder-dataplane: loss ledger: %s\n", std::string(prev.status().message()).c_str());
+    }
+    m.ledger = *std::move(l);
+  } else {
+    std::fprintf(stderr,
+                 "xborder-dataplane: loss ledger: %s (an exit while the evidence disk is full will leave its "
+                 "losses only on stderr)\n",
+                 std::string(l.status().message()).c_str());
+  }
   absl::StatusOr<std::vector<uint8_t>> key = loadHmacKey(e);
   if (!key.ok()) return key.status();
   m.hmac = *std::move(key);
@@ -370,6 +404,27 @@ void Enforcement::start() {
   const rules::pb::Ruleset& rs = m.current->ruleset();
   m.sink->submitControl(evidence_sink::rulesetActivationRecord(rs.list_id(), rs.version(),
                                                                m.current->sha256(), {}, "startup"));
+  if (!m.carried.empty()) {
+    // Record what the previous run lost, then clear the ledger once it is durable (the
+    // writer takes control records in its next batch; a few seconds at most).
+    const bool queued = m.submitCarried();
+    const uint64_t want = 2 + m.carried.size();
+    const auto deadline = Clock::now() + std::chrono::seconds(3);
+    evidence_sink::WriterStats ws = m.sink->writerStats();
+    while (ws.control + ws.lostControl < want && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      ws = m.sink->writerStats();
+    }
+    m.carried_written = queued && ws.control >= want;
+    if (m.carried_written && m.ledger) {
+      if (absl::Status c = m.ledger->clear(); !c.ok()) {
+        std::fprintf(stderr, "xborder-dataplane: loss ledger: %s\n", std::string(c.message()).c_str());
+      }
+    }
+    std::fprintf(stderr, "xborder-dataplane: %zu GAP record(s) of a previous run's losses from %s: %s\n",
+                 m.carried.size(), m.ledger ? m.ledger->path().c_str() : "the loss ledger",
+                 m.carried_written ? "written" : "not written yet (the log refuses records; kept for later)");
+  }
   const auto now = Clock::now();
   m.next_merge = now + std::chrono::milliseconds(m.cfg.counters_merge_ms);
   m.next_checkpoint = now + std::chrono::seconds(m.cfg.checkpoint_interval_s);
@@ -533,15 +588,29 @@ void Enforcement::stop(std::string_view reason) {
   // it now, so that what was lost is recorded (GAP) before the writer drains and exits;
   // the writer's loss tally dies with the process.
   if (!m.sink->writerHealthy()) m.requestReopen();
+  // A previous run's losses not recorded at start (the disk was full then too).
+  if (!m.carried_written && !m.carried.empty() && m.sink->writerHealthy()) m.carried_written = m.submitCarried();
   m.sink->stop();
   if (!m.sink->writerHealthy()) {
     const evidence_sink::WriterStats s = m.sink->writerStats();
+    // The tally would die with the process: the loss ledger keeps it for the next start.
+    std::vector<ev::v1::EvidenceRecord> keep = m.carried_written ? std::vector<ev::v1::EvidenceRecord>{} : m.carried;
+    for (ev::v1::EvidenceRecord& r : m.sink->unrecordedLosses()) keep.push_back(std::move(r));
+    absl::Status kept = m.ledger ? m.ledger->write(keep) : absl::UnavailableError("no loss ledger");
     std::fprintf(stderr,
                  "xborder-dataplane: evidence log %s still refused records at exit: %lu decision event(s) and "
-                 "%lu control record(s) lost since intake stopped are in no GAP record (counted only in the "
-                 "exit summary)\n",
+                 "%lu control record(s) lost since intake stopped are in no GAP record yet; %s\n",
                  m.cfg.evidence_log.c_str(), s.lostDisk - m.gapped_lost_disk.load(std::memory_order_relaxed),
-                 s.lostControl - m.gapped_lost_control.load(std::memory_order_relaxed));
+                 s.lostControl - m.gapped_lost_control.load(std::memory_order_relaxed),
+                 kept.ok() ? absl::StrCat(keep.size(), " GAP record(s) kept in the loss ledger ", m.ledger->path(),
+                                          " for the next start").c_str()
+                           : absl::StrCat("loss ledger: ", kept.message(), " (counted only in the exit summary)").c_str());
+  } else if (m.ledger && (m.carried_written || m.carried.empty())) {
+    // Healthy at exit: nothing is owed. (A ledger written by a run that crashed after
+    // writing it, or a torn one, was recorded at this start.)
+    if (absl::Status c = m.ledger->clear(); !c.ok()) {
+      std::fprintf(stderr, "xborder-dataplane: loss ledger: %s\n", std::string(c.message()).c_str());
+    }
   }
   m.checkpoint();  // every record is synced now: the checkpoint covers the whole run
   m.stopped = true;

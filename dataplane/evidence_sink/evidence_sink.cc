@@ -253,6 +253,40 @@ void EvidenceSink::commit(std::vector<Pending>& batch) {
   batch.clear();
 }
 
+void EvidenceSink::addLossGaps(std::vector<Pending>& batch, int64_t now) {
+  for (size_t wi = 0; wi < workers_.size(); ++wi) {
+    DiskLoss& d = workers_[wi]->disk;
+    if (d.count == 0) continue;
+    addGap(batch, wi, d.first, d.last, d.fromNanos, d.toNanos);
+    Pending& g = batch.back();
+    g.record.mutable_gap()->set_source(absl::StrCat("disk-full worker=", wi, " from_unix_nanos=", d.fromNanos,
+                                                    " to_unix_nanos=", d.toNanos));
+    g.record.mutable_gap()->set_lost_count(d.count);
+    d = DiskLoss{};
+  }
+  if (lostControlWhileDown_ > 0) {
+    Pending p{{}, 0, true};
+    p.record.set_type(evidence::v1::GAP);
+    auto* gap = p.record.mutable_gap();
+    gap->set_source(absl::StrCat("disk-full control records from_unix_nanos=", downSinceNanos_,
+                                 " to_unix_nanos=", now));
+    gap->set_from_unix_nanos(downSinceNanos_);
+    gap->set_to_unix_nanos(now);
+    gap->set_lost_count(lostControlWhileDown_);
+    batch.push_back(std::move(p));
+    lostControlWhileDown_ = 0;
+  }
+}
+
+std::vector<evidence::v1::EvidenceRecord> EvidenceSink::unrecordedLosses() {
+  if (running_.load()) return {};  // writer-only state: only once stop() joined it
+  std::vector<Pending> batch;
+  addLossGaps(batch, nowNanos());
+  std::vector<evidence::v1::EvidenceRecord> out;
+  for (auto& p : batch) out.push_back(std::move(p.record));
+  return out;
+}
+
 size_t EvidenceSink::runOnce() {
   std::vector<Pending> batch;
   std::vector<evidence::v1::EvidenceRecord> control;
@@ -267,29 +301,7 @@ size_t EvidenceSink::runOnce() {
   }
   if (reopen && log_->state() == evidence::LogState::kOpen) {
     // Intake is back: first say what was lost meanwhile.
-    const int64_t now = nowNanos();
-    for (size_t wi = 0; wi < workers_.size(); ++wi) {
-      DiskLoss& d = workers_[wi]->disk;
-      if (d.count == 0) continue;
-      addGap(batch, wi, d.first, d.last, d.fromNanos, d.toNanos);
-      Pending& g = batch.back();
-      g.record.mutable_gap()->set_source(absl::StrCat("disk-full worker=", wi, " from_unix_nanos=", d.fromNanos,
-                                                      " to_unix_nanos=", d.toNanos));
-      g.record.mutable_gap()->set_lost_count(d.count);
-      d = DiskLoss{};
-    }
-    if (lostControlWhileDown_ > 0) {
-      Pending p{{}, 0, true};
-      p.record.set_type(evidence::v1::GAP);
-      auto* gap = p.record.mutable_gap();
-      gap->set_source(absl::StrCat("disk-full control records from_unix_nanos=", downSinceNanos_,
-                                   " to_unix_nanos=", now));
-      gap->set_from_unix_nanos(downSinceNanos_);
-      gap->set_to_unix_nanos(now);
-      gap->set_lost_count(lostControlWhileDown_);
-      batch.push_back(std::move(p));
-      lostControlWhileDown_ = 0;
-    }
+    addLossGaps(batch, nowNanos());
     downSinceNanos_ = 0;
     writerHealthy_.store(true, std::memory_order_release);
   }

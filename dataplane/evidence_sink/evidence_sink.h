@@ -154,6 +154,10 @@ class EvidenceSink {
   void resumeLog(std::function<evidence::Log*()> reopen);
   void start();  // writer thread
   void stop();   // drains what is queued, writes pending GAPs, joins
+  // After stop(), when the log still refused records: the GAP records the writer would
+  // have written on resume (per worker, and one for control records), which the caller
+  // keeps elsewhere (LossLedger) so the next start records them. Empties the tally.
+  std::vector<evidence::v1::EvidenceRecord> unrecordedLosses();
   // One writer pass over every ring (for tests without the thread). Returns the number
   // of events taken.
   size_t runOnce();
@@ -190,6 +194,8 @@ class EvidenceSink {
   void addGap(std::vector<Pending>& batch, size_t worker, uint64_t first, uint64_t last, int64_t fromNanos,
               int64_t toNanos);
   void addFlow(std::vector<Pending>& batch, size_t worker, const EvidenceEvent& ev);
+  // GAP records for what the log refused since intake stopped; resets the tally.
+  void addLossGaps(std::vector<Pending>& batch, int64_t now);
   void commit(std::vector<Pending>& batch);
 
   evidence::Log* log_;

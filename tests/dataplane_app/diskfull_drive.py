@@ -4,7 +4,7 @@ rx_pcap FIFO and steps through the full-disk sequence, watching the app's Promet
 counters (never fixed sleeps alone: every step waits on a condition, with a timeout).
 
 usage: diskfull_drive.py FIFO PROM_PORT FILLER OUT.json [--phase-flows K] [--max-fill-flows N]
-                         [--gap-ms MS] [--timeout S] [--stop-after-free 1]
+                         [--gap-ms MS] [--timeout S] [--stop-after-free 1] [--stop-while-full 1]
 
   fill   filed-tenant flows (T-E2E-FILED: a POST the filing FIL-E2E-0001 allows, so
          its decision needs a record) one every MS ms until xborder_evidence_writer_healthy
@@ -15,6 +15,7 @@ usage: diskfull_drive.py FIFO PROM_PORT FILLER OUT.json [--phase-flows K] [--max
   free   delete FILLER and wait for xborder_evidence_log_reopens_total >= 1 and a
          healthy writer again;
   after  K filed flows, then wait until the writer has written every event.
+With --stop-while-full 1 it closes the FIFO after the full phase (the disk stays full).
 With --stop-after-free 1 it closes the FIFO right after deleting FILLER (the test then
 stops the app at once: the reopen happens at stop, or at the 5 s retry if that comes
 first). Then the FIFO is closed (EOF). OUT.json: per phase the flows (src port, tenant, write
@@ -122,7 +123,8 @@ def main(argv):
         print(__doc__.strip())
         return 0 if len(argv) > 1 and argv[1] in ("-h", "--help") else 2
     fifo, port, filler, out_path = argv[1], int(argv[2]), argv[3], argv[4]
-    opt = {"--phase-flows": 8, "--max-fill-flows": 600, "--gap-ms": 10, "--timeout": 60, "--stop-after-free": 0}
+    opt = {"--phase-flows": 8, "--max-fill-flows": 600, "--gap-ms": 10, "--timeout": 60, "--stop-after-free": 0,
+           "--stop-while-full": 0}
     for i in range(5, len(argv), 2):
         opt[argv[i]] = int(argv[i + 1])
     k = opt["--phase-flows"]
@@ -150,6 +152,8 @@ def main(argv):
                and m.get("xborder_evidence_writer_healthy") == 0)
     d.mark("full", "caught_up", m)
 
+    if opt["--stop-while-full"]:
+        return d.finish(out_path)
     # free: space back, the app reopens the log on its own.
     os.remove(filler)
     d.mark("free", "filler_removed", m)
