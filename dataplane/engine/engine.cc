@@ -190,8 +190,10 @@ class EngineImpl final : public Engine {
     }
     countRx(pkts, n);  // before the packets: processFull reads nothing of it
     if (fast_path_) {
-      for (uint16_t i = 0; i < n; ++i) {
-        verdicts[i] = processOne(pkts[i]);
+      if (judging_) {
+        fastBurst<true>(pkts, n, verdicts);
+      } else {
+        fastBurst<false>(pkts, n, verdicts);
       }
     } else {
       for (uint16_t i = 0; i < n; ++i) {
@@ -276,10 +278,28 @@ class EngineImpl final : public Engine {
       }
     }
   }
-  Verdict processOne(const PacketIn& p) noexcept;
+  // The fast path's loop. kJudging = judging_ (a policy with settled marks), fixed
+  // for the burst so the settled checks compile away without a policy. The fast
+  // path's engine counters are summed in registers and added once per burst (the
+  // same totals; other threads may see them a burst late).
+  template <bool kJudging>
+  void fastBurst(const PacketIn* pkts, uint16_t n, Verdict* verdicts) noexcept {
+    uint64_t fast = 0, drops = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      verdicts[i] = processOne<kJudging>(pkts[i], &fast, &drops);
+    }
+    fast_packets_.add(fast);
+    if (kJudging) {
+      settled_packets_.add(fast);  // every fast packet of a judged flow is a settled one
+      policy_drops_.add(drops);
+    }
+  }
+  template <bool kJudging>
+  Verdict processOne(const PacketIn& p, uint64_t* fast, uint64_t* drops) noexcept;
   [[gnu::noinline]] Verdict processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
                                         bool src_is_lo) noexcept;
   [[gnu::noinline]] Verdict processFull(const PacketIn& p, const Lookup* hint) noexcept;
+  template <bool kJudging>
   bool fastKnown(const PacketIn& p, uint32_t idx, bool src_is_lo, uint8_t proto, uint8_t tcp_flags,
                  Verdict* v) noexcept;
   Verdict track(const PacketIn& p, const PacketMeta& m, const IpLayer& L, bool inner,
@@ -338,9 +358,11 @@ class EngineImpl final : public Engine {
 };
 
 // With the fast path on (processBurst calls processFull directly otherwise).
-Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
+template <bool kJudging>
+[[gnu::always_inline]] inline Verdict EngineImpl::processOne(const PacketIn& p, uint64_t* fast,
+                                                              uint64_t* drops) noexcept {
   FastPacket f;
-  if (!decodeFast(p.data, p.caplen, &f)) {
+  if (!decodeFast(p.data, p.caplen, &f)) [[unlikely]] {
     return processFull(p, nullptr);
   }
   bool src_is_lo;
@@ -348,7 +370,9 @@ Verdict EngineImpl::processOne(const PacketIn& p) noexcept {
   const uint64_t hash = hashKeyWords(key);
   const uint32_t idx = table_.find(key, hash);
   Verdict v;
-  if (idx != kNoFlow && fastKnown(p, idx, src_is_lo, f.proto, f.tcp_flags, &v)) {
+  if (idx != kNoFlow && fastKnown<kJudging>(p, idx, src_is_lo, f.proto, f.tcp_flags, &v)) [[likely]] {
+    ++*fast;
+    *drops += static_cast<uint8_t>(v);  // kDrop is 1, kForward 0
     return v;
   }
   return processMiss(p, key, hash, idx, src_is_lo);
@@ -392,38 +416,34 @@ Verdict EngineImpl::processFull(const PacketIn& p, const Lookup* hint) noexcept 
 // What track() does for a packet of a known, classified (and, with a policy, settled)
 // flow, and nothing else: the flow's counters and TCP state, the settled verdict.
 // Returns false, having changed nothing, when the flow needs the full path.
-inline bool EngineImpl::fastKnown(const PacketIn& p, uint32_t idx, bool src_is_lo, uint8_t proto,
-                                  uint8_t tcp_flags, Verdict* v) noexcept {
+template <bool kJudging>
+[[gnu::always_inline]] inline bool EngineImpl::fastKnown(const PacketIn& p, uint32_t idx,
+                                                          bool src_is_lo, uint8_t proto,
+                                                          uint8_t tcp_flags, Verdict* v) noexcept {
   FlowEntry& e = table_.at(idx);
-  if (e.classify == ClassifyState::kPending) {
+  if (e.classify == ClassifyState::kPending) [[unlikely]] {
     return false;  // nDPI still wants its packets
   }
   uint8_t mark = 0;
-  if (judging_) {
+  if constexpr (kJudging) {
     mark = settled_[idx];
-    if ((mark >> 1) != tag_) {
+    if ((mark >> 1) != tag_) [[unlikely]] {
       return false;  // the policy still judges this flow
     }
   }
-  fast_packets_.add();
-  const uint32_t dir = src_is_lo == (e.client_is_lo != 0) ? 0 : 1;
+  // dir 0 = sent by the client (src_is_lo == client_is_lo); client_is_lo is 0 or 1.
+  const uint32_t dir = static_cast<uint32_t>(src_is_lo) ^ e.client_is_lo;
   e.pkts[dir]++;
   e.bytes[dir] += p.caplen;
   if (p.ts_ns > e.last_ns) {
     e.last_ns = p.ts_ns;
   }
-  if (proto == kIpProtoTcp && updateTcp(&e, dir, tcp_flags)) {
+  if (proto == kIpProtoTcp && updateTcp(&e, dir, tcp_flags)) [[unlikely]] {
     flows_closed_tcp_.add();
     table_.reschedule(idx);
   }
-  *v = Verdict::kForward;
-  if (judging_) {
-    settled_packets_.add();
-    if ((mark & 1u) != 0) {
-      policy_drops_.add();
-      *v = Verdict::kDrop;
-    }
-  }
+  // Settled and drop marks: fastBurst counts them (settled_packets_, policy_drops_).
+  *v = kJudging && (mark & 1u) != 0 ? Verdict::kDrop : Verdict::kForward;
   return true;
 }
 

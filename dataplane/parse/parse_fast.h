@@ -55,22 +55,14 @@ inline uint64_t raw64(const uint8_t* p) noexcept {
 }
 }  // namespace fast_detail
 
-// Decodes data[0, caplen) if it is the common case; false = use decodePacket.
-[[gnu::always_inline]] inline bool decodeFast(const uint8_t* d, uint32_t caplen, FastPacket* f) noexcept {
-  using fast_detail::raw32;
-  using fast_detail::raw64;
-  using fast_detail::rd16;
-  // decodePacket cuts larger frames to 64 KiB and may then call them truncated.
-  if (caplen > 0xFFFF || caplen < 14) return false;
-  uint32_t off = 14;
-  uint16_t type = rd16(d + 12);
-  uint16_t vlan = 0;
-  if (type == 0x8100) {  // one 802.1Q tag; stacks (QinQ, 802.1ad) go to decodePacket
-    if (caplen < 18) return false;
-    vlan = rd16(d + 14) & 0x0FFF;
-    type = rd16(d + 16);
-    off = 18;
-  }
+namespace fast_detail {
+// The IP and L4 part of decodeFast, for a frame whose IP header starts at kOff (a
+// constant: the untagged and the tagged frame each get their own copy, with fixed
+// offsets instead of a computed one).
+template <uint32_t kOff>
+[[gnu::always_inline]] inline bool decodeFastIp(const uint8_t* d, uint32_t caplen, uint16_t type,
+                                                uint16_t vlan, FastPacket* f) noexcept {
+  constexpr uint32_t off = kOff;
   uint32_t l4;   // L4 header
   uint32_t end;  // one past the IP packet
   uint8_t proto;
@@ -131,6 +123,21 @@ inline uint64_t raw64(const uint8_t* p) noexcept {
   f->l3_offset = static_cast<uint16_t>(off);
   f->proto = proto;
   return true;
+}
+}  // namespace fast_detail
+
+// Decodes data[0, caplen) if it is the common case; false = use decodePacket.
+[[gnu::always_inline]] inline bool decodeFast(const uint8_t* d, uint32_t caplen, FastPacket* f) noexcept {
+  using fast_detail::rd16;
+  // decodePacket cuts larger frames to 64 KiB and may then call them truncated.
+  if (caplen > 0xFFFF || caplen < 14) return false;
+  const uint16_t type = rd16(d + 12);
+  if (type != 0x8100) {
+    return fast_detail::decodeFastIp<14>(d, caplen, type, 0, f);
+  }
+  // One 802.1Q tag; stacks (QinQ, 802.1ad) go to decodePacket.
+  if (caplen < 18) return false;
+  return fast_detail::decodeFastIp<18>(d, caplen, rd16(d + 16), rd16(d + 14) & 0x0FFF, f);
 }
 
 }  // namespace xborder::dp

@@ -4,6 +4,7 @@
 #
 #   scripts/bench/enforce.sh [--quick | --target] [--runs N] [--entries N] [--pcap FILE]
 #                            [--build DIR] [--out DIR] [--duration S] [--no-callgrind] [--no-dpdk]
+#                            [--no-replay]
 #
 # Lists (compiled with xborder-rulec, compile time reported):
 #   sample   rules/examples/sample-negative-list.yaml as written. No tenant claims the
@@ -40,7 +41,8 @@
 #   --target         only what the decided-flow target needs (about 15 min loaded): the
 #                    sample list; instruction counts (no timed runs) for xborder-replay
 #                    forward, track, classify, sample, sample-slow, and on DPDK for
-#                    forward only against the sample list
+#                    forward only against no list (known flows forwarded) and the
+#                    sample list (decided flows dropped)
 #   --runs N         rounds of the timed runs; medians are reported (default 1)
 #   --entries N      size of the big list (default 100000; quick 2000)
 #   --pcap FILE      capture (default /tmp/bench/corpus-merged.pcap)
@@ -50,6 +52,8 @@
 #   --out DIR        results and logs (default out/bench/enforce)
 #   --duration S     seconds of forwarding per DPDK run (default 8; quick 2)
 #   --no-callgrind   skip instruction counts;  --no-dpdk  skip the DPDK rows
+#   --no-replay      skip the xborder-replay instruction counts (with --target: the
+#                    DPDK rows only, about 8 minutes)
 #
 # Prints Markdown tables (also in OUT/results.md; raw values in OUT/results.tsv).
 # Exit status: 0 done, 1 a run failed (its log is named), 2 usage error.
@@ -65,7 +69,7 @@ die() { echo "enforce.sh: $*" >&2; exit 1; }
 usage_error() { echo "enforce.sh: $* (try --help)" >&2; exit 2; }
 
 quick=0; target=0; runs=1; entries=""; pcap=""; build=${XB_BUILD_DIR:-}; out=$root/out/bench/enforce
-duration=""; do_callgrind=1; do_dpdk=1
+duration=""; do_callgrind=1; do_dpdk=1; do_replay=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -78,6 +82,7 @@ while [ $# -gt 0 ]; do
     --duration) [ $# -ge 2 ] || usage_error "--duration needs seconds"; duration=$2; shift ;;
     --no-callgrind) do_callgrind=0 ;;
     --no-dpdk) do_dpdk=0 ;;
+    --no-replay) do_replay=0 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) usage_error "unknown argument '$1'" ;;
   esac
@@ -249,6 +254,7 @@ cg_replay() {  # $1 = config; records ipp_kept_$1 (and ipp_new_$1 unless *-slow)
 # minute, whatever the capture): --quick counts the sample list only.
 cg_replay_confs=("${confs[@]}" "${kept_only[@]}")
 [ "$quick" = 0 ] && [ "$target" = 0 ] || cg_replay_confs=(forward track classify sample sample-slow)
+[ "$do_replay" = 1 ] || cg_replay_confs=()
 if [ "$do_callgrind" = 1 ]; then
   for c in "${cg_replay_confs[@]}"; do
     note "callgrind: xborder-replay $c"
@@ -327,7 +333,7 @@ ctl=""  # no control socket: runs must not collide with a running dataplane's
 if [ "$dpdk_app" = 1 ] && "$app" --help 2>/dev/null | grep -q -- '--control-socket'; then ctl="--control-socket none"; fi
 dpdk_confs=(forward classify)
 [ "$dpdk_rules" = 0 ] || dpdk_confs+=(sample corpus big)
-if [ "$target" = 1 ]; then dpdk_confs=(forward); [ "$dpdk_rules" = 0 ] || dpdk_confs+=(sample); fi
+if [ "$target" = 1 ]; then dpdk_confs=(forward classify); [ "$dpdk_rules" = 0 ] || dpdk_confs+=(sample); fi
 if [ "$dpdk_app" = 1 ]; then
   eal=""; app_setup "$cap" "$out/app.yaml"; full_eal=$eal
   for r in $(seq 1 "$timed_runs"); do
@@ -350,7 +356,7 @@ if [ "$dpdk_app" = 1 ]; then
     if [ "$quick" = 1 ]; then  # each list run loads the list under valgrind: about a minute
       cg_confs=(forward)
     elif [ "$target" = 1 ]; then
-      cg_confs=(forward)
+      cg_confs=(forward classify)
       [ "$dpdk_rules" = 0 ] || cg_confs+=(sample)
     fi
     for c in "${cg_confs[@]}"; do
@@ -449,9 +455,11 @@ cls_new=$(get pps_new_classify); cls_kept=$(get pps_kept_classify)
       echo
       echo "| list | packet of a known flow | how | fast-path share (replay, kept) | vs forwarding only | target 1.5 |"
       echo "|---|---:|---|---:|---:|---|"
-      for c in sample corpus big; do
+      # classify (no list): known, classified flows are forwarded (their packets pay tx).
+      for c in classify sample corpus big; do
         d=$(get "ipp_dpdk_$c"); how="DPDK, measured"
         [ -n "$d" ] || [ -n "$(get "ipp_kept_$c")" ] || continue
+        [ -n "$d" ] || [ -n "$(get ipp_kept_forward)" ] || continue
         if [ -z "$d" ]; then
           d=$(( fwd + $(get "ipp_kept_$c") - $(get ipp_kept_forward) )); how="forwarding only + replay (kept $c - kept forward)"
         fi
