@@ -4,12 +4,16 @@
 
 // Why not OpenSSL's SM3: OpenSSL 3.0 has no assembly SM3 for x86-64; its C code runs
 // at ~0.40 GB/s here, and SM3 of the records file is the longest serial task of
-// xborder-verify (39 % of its CPU, session 3). Debian bookworm ships no SM3 library
-// besides OpenSSL and libgcrypt (1.10.1: 0.47 GB/s in the same run, and a new runtime
-// dependency for 15 %). This one keeps the 68-word expansion in a 16-word ring next to
-// the rounds, renames registers instead of moving them, and precomputes the rotated
-// round constants; rotates compile to rol/rorx. Figures: docs/benchmarks/evbundle.md,
-// session 4 (tests/evidence_crypto/crypto_sm3_fast_bench).
+// xborder-verify (35-39 % of its CPU). Debian bookworm ships no SM3 library besides
+// OpenSSL and libgcrypt (1.10.1: 0.47 against OpenSSL's 0.42 GB/s in one run: a new
+// runtime dependency for about what this file gives). This one keeps the 68-word
+// expansion in a 16-word ring next to the rounds, renames registers instead of moving
+// them, precomputes the rotated round constants and orders each round's additions so
+// the late operands (E, SS1, SS2) come last: 6-10 % faster than OpenSSL's
+// (ev_crypto_bench --benchmark_filter=Sm3). A round is bound by its rotates (ten with
+// the expansion, two ports); moving the expansion to SSE or AVX-512VL registers
+// (interleaved with the rounds, or precomputed per block) measured no faster or slower,
+// so there is no vector path. Figures: docs/benchmarks/evbundle.md, session 4.
 
 namespace xborder::evidence::crypto {
 namespace {

@@ -1,6 +1,6 @@
 #pragma once
 // SM3 (GB/T 32905-2016) for the verifier's file digests, bit-identical to OpenSSL's
-// EVP_sm3 and about 1.4x faster on x86-64 (sm3_fast.cc says why and how it was measured).
+// EVP_sm3 and 6-10 % faster on x86-64 (sm3_fast.cc says why and how it was measured).
 
 #include <array>
 #include <cstddef>
