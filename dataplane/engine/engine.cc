@@ -134,9 +134,10 @@ class RecordFields final : public FlowLogFields {
 };
 
 // A flow lookup done by the fast path, handed to track() for the outer IP layer
-// (decodeFast accepted the packet, so decodePacket gives the same key).
+// (decodeFast accepted the packet, so decodePacket gives the same key). The key itself
+// is not handed over: track() builds it again only to insert a new flow, so that the
+// fast path's key words never have to be stored for the call.
 struct Lookup {
-  KeyWords key;
   uint64_t hash;
   uint32_t idx;  // kNoFlow: not in the table
   bool src_is_lo;
@@ -188,7 +189,6 @@ class EngineImpl final : public Engine {
     if (settled_) {
       syncEpoch();
     }
-    countRx(pkts, n);  // before the packets: processFull reads nothing of it
     if (fast_path_) {
       if (judging_) {
         fastBurst<true>(pkts, n, verdicts);
@@ -196,6 +196,7 @@ class EngineImpl final : public Engine {
         fastBurst<false>(pkts, n, verdicts);
       }
     } else {
+      countRx(pkts, n);  // before the packets: processFull reads nothing of it
       for (uint16_t i = 0; i < n; ++i) {
         verdicts[i] = processFull(pkts[i], nullptr);
       }
@@ -236,6 +237,22 @@ class EngineImpl final : public Engine {
       all_bytes += pkts[i].wirelen;
       out_packets += static_cast<uint64_t>(pkts[i].side) & 1u;
     }
+    addRx(pkts, n, all_bytes, out_packets);
+  }
+  // A new policy epoch (ruleset swap) unsettles every flow: the mark's tag changes, and
+  // when the 7-bit tag wraps the marks are cleared once (every 127 swaps).
+  void syncEpoch() noexcept {
+    const uint64_t ep = config_.policy->epoch();
+    if (ep == epoch_) return;
+    epoch_ = ep;
+    if (++tag_ > kMaxTag) {
+      tag_ = 1;
+      std::memset(settled_.get(), 0, table_.capacity());
+    }
+  }
+  // Adds a burst's received packets and bytes per side, given all its bytes and its
+  // outside packets.
+  void addRx(const PacketIn* pkts, uint16_t n, uint64_t all_bytes, uint64_t out_packets) noexcept {
     uint64_t out_bytes = out_packets == n ? all_bytes : 0;
     if (out_packets != 0 && out_packets != n) {
       for (uint16_t i = 0; i < n; ++i) {
@@ -249,17 +266,6 @@ class EngineImpl final : public Engine {
         rx_packets_[s].add(packets[s]);
         rx_bytes_[s].add(bytes[s]);
       }
-    }
-  }
-  // A new policy epoch (ruleset swap) unsettles every flow: the mark's tag changes, and
-  // when the 7-bit tag wraps the marks are cleared once (every 127 swaps).
-  void syncEpoch() noexcept {
-    const uint64_t ep = config_.policy->epoch();
-    if (ep == epoch_) return;
-    epoch_ = ep;
-    if (++tag_ > kMaxTag) {
-      tag_ = 1;
-      std::memset(settled_.get(), 0, table_.capacity());
     }
   }
   // Received packets and bytes per side, once per burst (the same totals as counting
@@ -282,12 +288,18 @@ class EngineImpl final : public Engine {
   // for the burst so the settled checks compile away without a policy. The fast
   // path's engine counters are summed in registers and added once per burst (the
   // same totals; other threads may see them a burst late).
+  // Received packets and bytes are summed in the same loop (processFull reads nothing
+  // of them), as in forwardBurst: all bytes and the outside packets; the outside bytes
+  // need a second walk only for a burst that mixes sides.
   template <bool kJudging>
   void fastBurst(const PacketIn* pkts, uint16_t n, Verdict* verdicts) noexcept {
-    uint64_t fast = 0, drops = 0;
+    uint64_t fast = 0, drops = 0, all_bytes = 0, out_packets = 0;
     for (uint16_t i = 0; i < n; ++i) {
+      all_bytes += pkts[i].wirelen;
+      out_packets += static_cast<uint32_t>(pkts[i].side) & 1u;
       verdicts[i] = processOne<kJudging>(pkts[i], &fast, &drops);
     }
+    addRx(pkts, n, all_bytes, out_packets);
     fast_packets_.add(fast);
     if (kJudging) {
       settled_packets_.add(fast);  // every fast packet of a judged flow is a settled one
@@ -296,7 +308,7 @@ class EngineImpl final : public Engine {
   }
   template <bool kJudging>
   Verdict processOne(const PacketIn& p, uint64_t* fast, uint64_t* drops) noexcept;
-  [[gnu::noinline]] Verdict processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
+  [[gnu::noinline]] Verdict processMiss(const PacketIn& p, uint64_t hash, uint32_t idx,
                                         bool src_is_lo) noexcept;
   [[gnu::noinline]] Verdict processFull(const PacketIn& p, const Lookup* hint) noexcept;
   template <bool kJudging>
@@ -375,13 +387,13 @@ template <bool kJudging>
     *drops += static_cast<uint8_t>(v);  // kDrop is 1, kForward 0
     return v;
   }
-  return processMiss(p, key, hash, idx, src_is_lo);
+  return processMiss(p, hash, idx, src_is_lo);
 }
 
 // The fast path's lookup did not settle it: the general path, reusing the lookup.
-Verdict EngineImpl::processMiss(const PacketIn& p, KeyWords key, uint64_t hash, uint32_t idx,
+Verdict EngineImpl::processMiss(const PacketIn& p, uint64_t hash, uint32_t idx,
                                 bool src_is_lo) noexcept {
-  const Lookup hint{key, hash, idx, src_is_lo};
+  const Lookup hint{hash, idx, src_is_lo};
   return processFull(p, &hint);
 }
 
@@ -492,13 +504,12 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
   uint64_t h;
   uint32_t idx;
   if (hint != nullptr) {  // the fast path's lookup of this very key (see processOne)
-    key = hint->key.key();
     h = hint->hash;
     idx = hint->idx;
     src_is_lo = hint->src_is_lo;
 #ifndef NDEBUG
     bool lo_check = false;
-    assert(makeFlowKey(L, m.vlan_id, &lo_check) == key && lo_check == src_is_lo);
+    assert(hashFlowKey(makeFlowKey(L, m.vlan_id, &lo_check)) == h && lo_check == src_is_lo);
 #endif
   } else {
     key = makeFlowKey(L, m.vlan_id, &src_is_lo);
@@ -527,6 +538,10 @@ Verdict EngineImpl::track(const PacketIn& p, const PacketMeta& m, const IpLayer&
           drops_[static_cast<uint32_t>(Reason::kTableFull)].add();
           return Verdict::kDrop;
       }
+    }
+    if (hint != nullptr) {
+      bool lo_again;  // the same as hint->src_is_lo
+      key = makeFlowKey(L, m.vlan_id, &lo_again);
     }
     idx = table_.insert(key, h, p.ts_ns);
     flows_created_.add();
