@@ -119,23 +119,22 @@ inline FlowKey makeFlowKey(const FastPacket& f, bool* src_is_lo) noexcept {
   return fastKeyWords(f, src_is_lo).key();
 }
 
-// 64-bit hash of the key's five words with two 64x64->128 multiplies, each folded
-// high into low (wyhash's "mum" step), against the 6 multiplies of the
-// multiply-xorshift chain it replaced. Not keyed, so a
-// symmetric-RSS attacker could aim collisions at one worker. CRC32C would be cheaper,
-// but needs SSE4.2 at compile time, and the packet library is built for any x86-64
-// (DPDK's -march=corei7 reaches only the targets that link XB::dpdk).
+// 64-bit hash of the key's five words with one 64x64->128 multiply folded high into
+// low (wyhash's "mum" step; session 3 used two, the multiply-xorshift chain before it
+// six). Each factor holds one endpoint losslessly for IPv4: the lower address with both
+// ports rotated into its free upper half (VLAN, protocol and version fold into its low
+// half), and the higher address; IPv6's second address halves fold into the second.
+// Which slot a flow gets changes nothing the table reports (expiry and drain go by the
+// timer wheel). Not keyed, so a symmetric-RSS attacker could aim collisions at one
+// worker. CRC32C would be cheaper, but needs SSE4.2 at compile time, and the packet
+// library is built for any x86-64 (DPDK's -march=corei7 reaches only the targets that
+// link XB::dpdk).
 [[gnu::always_inline]] inline uint64_t hashKeyWords(const KeyWords& w) noexcept {
   __extension__ using U128 = unsigned __int128;
-  auto mum = [](uint64_t a, uint64_t b) noexcept {
-    const U128 r = static_cast<U128>(a) * b;
-    return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
-  };
-  // The first 8 bytes of both addresses (all of IPv4) meet in one multiply; the rest
-  // (IPv6's second halves, ports, VLAN, protocol) is folded in before the second.
-  const uint64_t a = mum(w.lo0 ^ 0xA0761D6478BD642Full, w.hi0 ^ 0xE7037ED1A0B428DBull);
-  const uint64_t b = w.lo1 ^ std::rotl(w.hi1, 32) ^ w.rest;
-  return mum(a ^ b, 0x8EBC6AF09C88C6E3ull);
+  const uint64_t a = w.lo0 ^ std::rotl(w.rest, 32) ^ 0xA0761D6478BD642Full;
+  const uint64_t b = w.hi0 ^ w.lo1 ^ std::rotl(w.hi1, 32) ^ 0xE7037ED1A0B428DBull;
+  const U128 r = static_cast<U128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
 inline uint64_t hashFlowKey(const FlowKey& k) noexcept { return hashKeyWords(KeyWords::of(k)); }
 

@@ -41,6 +41,13 @@ struct FastPacket {
 
 namespace fast_detail {
 inline uint16_t rd16(const uint8_t* p) noexcept { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+// The 16-bit value whose memory holds v big-endian (a constant mask for a raw load).
+constexpr uint16_t bigEndian16(uint16_t v) noexcept {
+  if constexpr (std::endian::native == std::endian::little) {
+    return static_cast<uint16_t>((v >> 8) | (v << 8));
+  }
+  return v;
+}
 // A word whose memory holds the 4 bytes at p, then 4 zero bytes.
 inline uint64_t raw32(const uint8_t* p) noexcept {
   uint32_t v;
@@ -67,12 +74,19 @@ template <uint32_t kOff>
   uint32_t end;  // one past the IP packet
   uint8_t proto;
   if (type == 0x0800) {
-    if (off + 20 > caplen || (d[off] >> 4) != 4) return false;
-    const uint32_t ihl = (d[off] & 0x0F) * 4u;
+    if (off + 20 > caplen) return false;
+    // Version 4 and IHL 5..15 in one compare: the byte is 0x45..0x4F.
+    const uint32_t vihl = d[off];
+    if (vihl - 0x45u > 0x0Au) return false;
+    const uint32_t ihl = (vihl & 0x0F) * 4u;
     const uint32_t tot = rd16(d + off + 2);
     // Options are fine; a short or overlong total length is not the common case.
-    if (ihl < 20 || tot < ihl || off + tot > caplen) return false;
-    if ((rd16(d + off + 6) & 0x3FFF) != 0) return false;  // MF or an offset: a fragment
+    if (tot < ihl || off + tot > caplen) return false;
+    // MF or an offset: a fragment. The flags/offset field tested as stored (big-endian
+    // 0x3FFF is bytes 3F FF), without swapping it.
+    uint16_t frag;
+    std::memcpy(&frag, d + off + 6, 2);
+    if ((frag & bigEndian16(0x3FFF)) != 0) return false;
     proto = d[off + 9];
     f->src[0] = raw32(d + off + 12);
     f->src[1] = 0;
