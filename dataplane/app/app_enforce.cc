@@ -310,9 +310,12 @@ absl::StatusOr<std::unique_ptr<Enforcement>> Enforcement::create(const AppConfig
   if (absl::StatusOr<evidence_sink::LossLedger> l = evidence_sink::LossLedger::open(ledger_path); l.ok()) {
     if (absl::StatusOr<std::vector<ev::v1::EvidenceRecord>> prev = l->read(); prev.ok()) {
       m.carried = *std::move(prev);
+      // Once: a ledger kept through several full-disk exits holds records marked before.
+      constexpr std::string_view kPrevious = "previous run (exited before its log took records again): ";
       for (ev::v1::EvidenceRecord& r : m.carried) {
-        r.mutable_gap()->set_source(absl::StrCat("previous run (exited before its log took records again): ",
-                                                 r.gap().source()));
+        if (std::string_view(r.gap().source()).substr(0, kPrevious.size()) != kPrevious) {
+          r.mutable_gap()->set_source(std::string(kPrevious) + r.gap().source());
+        }
       }
     } else {
       std::fprintf(stderr, "xborder-dataplane: loss ledger: %s\n", std::string(prev.status().message()).c_str());
@@ -585,8 +588,8 @@ void Enforcement::stop(std::string_view reason) {
   m.sink->submitControl(evidence_sink::applianceRecord(ev::v1::ApplianceEvent::STOP, reason,
                                                        kSoftwareVersion, hostname()));
   // A log that stopped intake: if space came back since the last try (every 5 s), reopen
-  // it now, so that what was lost is recorded (GAP) before the writer drains and exits;
-  // the writer's loss tally dies with the process.
+  // it now (beforeFinalFlush usually did already), so that what was lost is recorded
+  // (GAP) before the writer drains and exits; otherwise the loss ledger keeps it below.
   if (!m.sink->writerHealthy()) m.requestReopen();
   // A previous run's losses not recorded at start (the disk was full then too).
   if (!m.carried_written && !m.carried.empty() && m.sink->writerHealthy()) m.carried_written = m.submitCarried();
