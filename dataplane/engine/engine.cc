@@ -230,14 +230,7 @@ class EngineImpl final : public Engine {
   void forwardBurst(const PacketIn* pkts, uint16_t n, Verdict* verdicts) noexcept {
     static_assert(static_cast<uint8_t>(Verdict::kForward) == 0 && sizeof(Verdict) == 1);
     std::memset(verdicts, 0, n);  // all kForward
-    // Totals first; a burst from one port is all one side, so the outside share of
-    // the bytes needs a second pass only for a mixed burst (hand-off rings, replay).
-    uint64_t all_bytes = 0, out_packets = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      all_bytes += pkts[i].wirelen;
-      out_packets += static_cast<uint64_t>(pkts[i].side) & 1u;
-    }
-    addRx(pkts, n, all_bytes, out_packets);
+    countRx(pkts, n);
   }
   // A new policy epoch (ruleset swap) unsettles every flow: the mark's tag changes, and
   // when the 7-bit tag wraps the marks are cleared once (every 127 swaps).
@@ -269,20 +262,16 @@ class EngineImpl final : public Engine {
     }
   }
   // Received packets and bytes per side, once per burst (the same totals as counting
-  // each packet; readers on other threads may see them a burst early).
+  // each packet; readers on other threads may see them a burst early). Totals first; a
+  // burst from one port is all one side, so the outside share of the bytes needs a
+  // second pass only for a mixed burst (hand-off rings, replay).
   void countRx(const PacketIn* pkts, uint16_t n) noexcept {
-    uint64_t packets[2] = {0, 0}, bytes[2] = {0, 0};
+    uint64_t all_bytes = 0, out_packets = 0;
     for (uint16_t i = 0; i < n; ++i) {
-      const uint32_t side = static_cast<uint32_t>(pkts[i].side) & 1u;
-      packets[side]++;
-      bytes[side] += pkts[i].wirelen;
+      all_bytes += pkts[i].wirelen;
+      out_packets += static_cast<uint64_t>(pkts[i].side) & 1u;
     }
-    for (uint32_t s = 0; s < 2; ++s) {
-      if (packets[s] != 0) {
-        rx_packets_[s].add(packets[s]);
-        rx_bytes_[s].add(bytes[s]);
-      }
-    }
+    addRx(pkts, n, all_bytes, out_packets);
   }
   // The fast path's loop. kJudging = judging_ (a policy with settled marks), fixed
   // for the burst so the settled checks compile away without a policy. The fast
