@@ -28,12 +28,14 @@
 #include "controlplane/evidence/crypto/checkpoint.h"
 #include "controlplane/evidence/crypto/signed_note.h"
 #include "controlplane/evidence/crypto/sm3_fast.h"
+#include "controlplane/evidence/merkle/merkle_batch_sha256.h"
 #include "controlplane/evidence/merkle/merkle_tree.h"
 #include "controlplane/evidence/merkle/merkle_verify.h"
 #include "controlplane/evidence/record/record_check.h"
 #include "controlplane/evidence/store/store_crc32c.h"
 #include "controlplane/evidence/store/store_frame.h"
 #include "controlplane/evidence/verify/verify_adapters.h"
+#include "controlplane/evidence/merkle/merkle_batch_sha256.h"
 #include "controlplane/evidence/verify/verify_arena.h"
 #include "controlplane/evidence/verify/verify_envelopes.h"
 #include "controlplane/evidence/verify/verify_record_scan.h"
@@ -985,6 +987,7 @@ void Run::fastChunk(Chunk& c) {
   const std::string_view origin = opt_.trust.origin();
   Hasher hasher(*hasher_);  // its own EVP_MD_CTX
   const uint64_t n = c.payloads.size();
+  const bool sha256 = hasher.alg() == HashAlg::kSha256;
   // Every entry is written below; Hash and int64_t are trivial types.
   c.leaves = static_cast<Hash*>(arena_.allocate(n * sizeof(Hash)));
   c.times = static_cast<int64_t*>(arena_.allocate(n * sizeof(int64_t)));
@@ -1015,12 +1018,23 @@ void Run::fastChunk(Chunk& c) {
     }
     if (f.sealed) c.sealed.push_back(i);
     c.times[k] = f.observed_unix_nanos;
-    c.leaves[k] = hasher.leafHash(p);
+    if (!sha256) c.leaves[k] = hasher.leafHash(p);
   }
+  // SHA-256 leaves and the chunk's subtree go two hashes at a time (merkle_batch_sha256).
+  if (sha256) sha256LeafHashes(c.payloads.data(), n, c.leaves);
   if (n == kChunk && (from + c.begin) % kChunk == 0) {
-    CompactRange sub(hasher);
-    for (uint64_t k = 0; k < n; ++k) sub.append(c.leaves[k]);
-    c.root = sub.root();  // one hash: kChunk is a power of two
+    if (sha256) {
+      // A perfect subtree: fold level by level in this thread's scratch (the leaves are kept).
+      thread_local std::vector<Hash> scratch(kChunk / 2);
+      Hash* level = scratch.data();
+      sha256NodeHashes(c.leaves, n / 2, level);
+      for (uint64_t w = n / 2; w > 1; w /= 2) sha256NodeHashes(level, w / 2, level);
+      c.root = level[0];
+    } else {
+      CompactRange sub(hasher);
+      for (uint64_t k = 0; k < n; ++k) sub.append(c.leaves[k]);
+      c.root = sub.root();  // one hash: kChunk is a power of two
+    }
     c.has_root = true;
   }
   c.clean = true;
